@@ -1,0 +1,70 @@
+"""nox sessions for the tideflow monorepo.
+
+``nox`` (no arguments) runs the CPU test matrix, the core-only run and lint. Every backend
+session installs only the core, that backend's plugin and the optimizer plugins, and sets
+``TIDEFLOW_TEST_BACKENDS`` so that the backend's tests must run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "core", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+CORE = "packages/tideflow"
+OPTIMIZERS = ["plugins/tideflow-optim-sgd"]
+BACKEND_PLUGINS: dict[str, list[str]] = {"numpy": []}
+TEST_DEPS = ["pytest>=8", "tqdm"]
+
+
+def _install(session: nox.Session, *paths: str) -> None:
+    """Install local distributions (editable) plus the test dependencies."""
+    args = []
+    for p in paths:
+        args += ["-e", p]
+    session.install(*args, *TEST_DEPS)
+
+
+@nox.session
+@nox.parametrize("backend", list(BACKEND_PLUGINS), ids=list(BACKEND_PLUGINS))
+def tests(session: nox.Session, backend: str) -> None:
+    """Run every test (core, plugins, cross-package) on one backend."""
+    _install(session, CORE, *OPTIMIZERS, *BACKEND_PLUGINS[backend])
+    env = {"TIDEFLOW_TEST_BACKENDS": backend, "TIDEFLOW_CPU_BACKEND": backend}
+    session.run("pytest", "-q", f"{CORE}/tests", *[f"{p}/tests" for p in OPTIMIZERS],
+                "tests", *session.posargs, env=env)
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """Run the core's tests with no plugin installed or loaded."""
+    _install(session, CORE)
+    session.run("pytest", "-q", f"{CORE}/tests", *session.posargs,
+                env={"TIDEFLOW_PLUGINS": "", "TIDEFLOW_TEST_BACKENDS": "numpy"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style with ruff."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Train LeNet on MNIST with the default backend and print the test accuracy."""
+    session.install("-e", CORE, *[a for p in OPTIMIZERS for a in ("-e", p)], "tqdm")
+    session.run("python", "examples/lenet_mnist.py", *session.posargs,
+                env={"TIDEFLOW_DATA_DIR": os.environ.get("TIDEFLOW_DATA_DIR", "")} if
+                os.environ.get("TIDEFLOW_DATA_DIR") else None)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against PyTorch CPU (ratios measured side by side)."""
+    session.install("-e", CORE, *[a for p in OPTIMIZERS for a in ("-e", p)], "torch==2.13.0")
+    session.run("python", "benchmarks/run.py", *session.posargs)

@@ -1,0 +1,1 @@
+"""From a traced graph to a runnable plan: autodiff, train passes, lowering."""

@@ -1,0 +1,94 @@
+"""The train pass: from the losses given to ``minimize`` to update ops (spec §1 order).
+
+1. autodiff, the loss seeded with the static loss scale S;
+2. gradients times 1/N (N = the loss's element count), then times 1/S;
+3. per-variable L1/L2 regularizers: g + l1*sign(w) + l2*w;
+4. per optimizer: clipping by global norm over its variables, the learning rate from the
+   train step, and one update op per variable (slots created here);
+5. the train-step counter ``System-Train-TrainStep-<job>`` advances.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tideflow import dtypes
+from tideflow.compiler.autodiff import gradients
+from tideflow.errors import JobDefinitionError
+from tideflow.framework import build
+from tideflow.framework.blob import Blob
+from tideflow.initializers import zeros_initializer
+from tideflow.ops.math import scalar_mul
+
+
+def _train_step(ctx: build.BuildContext) -> Blob:
+    from tideflow.variables import declare_in_job
+
+    return declare_in_job(f"System-Train-TrainStep-{ctx.job_name}", (1,), dtypes.int64,
+                          zeros_initializer(dtypes.int64), trainable=False, seed=0)
+
+
+def build_train(ctx: build.BuildContext) -> None:
+    """Append backward, gradient processing and update ops for the job's train conf."""
+    conf = ctx.extras.get("train_conf")
+    if conf is None:
+        raise JobDefinitionError(
+            f"job '{ctx.job_name}' is a train job but no optimizer was given: call "
+            "flow.optimizer.<Name>(...).minimize(loss) in the job body"
+        )
+    losses: list[Blob] = conf["losses"]
+    first = losses[0].meta
+    for loss in losses[1:]:
+        if loss.meta != first:
+            raise JobDefinitionError(
+                f"job '{ctx.job_name}': every loss must have the same shape and dtype; got "
+                f"{first} and {loss.meta}"
+            )
+    variables: dict[str, Blob] = ctx.extras.get("variables", {})
+    session_vars = ctx.session.variables.infos
+    trainable = [n for n, b in variables.items() if session_vars[n].trainable]
+    groups = [(opt, opt.resolve_variables(trainable)) for opt in conf["optimizers"]]
+    var_names = list(dict.fromkeys(n for _, names in groups for n in names))
+    diffs = ctx.extras.get("watch_diffs", [])
+    xs = [variables[n] for n in var_names] + [b for b, _ in diffs]
+    scale = float(conf["loss_scale"])
+    seeds = [build.add_op("fill", [], {"shape": loss.shape, "dtype": loss.dtype,
+                                       "value": scale}, name="loss_seed") for loss in losses]
+    grads = gradients(losses, seeds, xs)
+    for (blob, handler), g in zip(diffs, grads[len(var_names):], strict=True):
+        if g is None:
+            raise JobDefinitionError(f"watch_diff: the loss does not depend on {blob.op_name}")
+        ctx.extras.setdefault("watch_values", []).append((g, handler))
+    count = first.size
+    processed: dict[str, Blob] = {}
+    for name, g in zip(var_names, grads, strict=False):
+        if g is None:
+            continue
+        if count != 1:
+            g = scalar_mul(g, 1.0 / count)
+        if scale != 1.0:
+            g = scalar_mul(g, 1.0 / scale)
+        reg = session_vars[name].regularizer
+        if reg is not None and (reg.l1 or reg.l2):
+            g = build.add_op("l1_l2_regularize", [g, variables[name]],
+                             {"l1": reg.l1, "l2": reg.l2}, name=f"{name}-regularize")
+        processed[name] = g
+    step = _train_step(ctx)
+    for opt, names in groups:
+        names = [n for n in names if n in processed]
+        if not names:
+            continue
+        gs = [processed[n] for n in names]
+        clip = opt.grad_clipping
+        if clip is not None:
+            gs = list(_as_tuple(build.add_op("clip_by_global_norm", gs,
+                                             {"clip_norm": clip.clip_norm}, name="clip")))
+        lr = build.add_op("lr_schedule", [step], {"scheduler": opt.lr_scheduler},
+                          name="System-Train-LearningRate-Scheduler")
+        opt.build_updates(ctx, [(n, variables[n], g) for n, g in zip(names, gs, strict=True)],
+                          lr, step)
+    build.add_op("step_increment", [step], {}, name="System-Train-TrainStep-assign")
+
+
+def _as_tuple(x: Any) -> tuple[Any, ...]:
+    return x if isinstance(x, tuple) else (x,)

@@ -1,0 +1,1 @@
+"""Build-time machinery: symbolic blobs, the op graph and the build context."""

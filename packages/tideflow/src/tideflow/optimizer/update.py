@@ -1,0 +1,59 @@
+"""Building an update op from a family's pure NumPy update rule.
+
+A family writes ``update(param, grad, slots, lr, step, hyper) -> (param, slots)`` once, as
+a pure function over arrays, and turns it into an op with :func:`update_op_spec`. The op's
+inputs are ``(param, grad, *slots, lr, step)``; it writes the new parameter and slots in
+place and has no outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tideflow.ops._util import check
+from tideflow.plugins.records import OpSpec
+
+UpdateFn = Callable[..., tuple[np.ndarray, tuple[np.ndarray, ...]]]
+
+
+def _infer(num_slots: int) -> Callable[..., tuple[()]]:
+    def infer(attrs: dict, param: Any, grad: Any, *rest: Any) -> tuple[()]:
+        check(len(rest) == num_slots + 2,
+              f"expects {num_slots} slots, lr and step; received {len(rest)} extra inputs")
+        check(grad.shape == param.shape,
+              f"gradient shape {grad.shape} differs from the variable's {param.shape}")
+        for s in rest[:num_slots]:
+            check(s.shape == param.shape, f"slot shape {s.shape} differs from {param.shape}")
+        return ()
+
+    return infer
+
+
+def reference_kernel(fn: UpdateFn, num_slots: int) -> Callable[..., Any]:
+    """Kernel factory running ``fn`` and writing the results into the buffers."""
+
+    def make(attrs: dict, ins: list, outs: list) -> Callable[[list, list], None]:
+        hyper = dict(attrs)
+
+        def run(i: list, o: list) -> None:
+            param, grad = i[0], i[1]
+            slots = tuple(i[2:2 + num_slots])
+            lr = float(i[2 + num_slots][0])
+            step = int(i[3 + num_slots][0])
+            new_param, new_slots = fn(param, grad, slots, lr, step, hyper)
+            param[...] = new_param
+            for s, ns in zip(slots, new_slots, strict=True):
+                s[...] = ns
+
+        return run
+
+    return make
+
+
+def update_op_spec(name: str, fn: UpdateFn, num_slots: int, summary: str = "") -> OpSpec:
+    """Return the stateful :class:`OpSpec` of update rule ``fn`` with ``num_slots`` slots."""
+    return OpSpec(name, _infer(num_slots), reference_kernel(fn, num_slots), None,
+                  stateful=True, summary=summary)

@@ -1,0 +1,1 @@
+"""Run-time objects: backends bound to kernels, and flat plans of kernel calls."""

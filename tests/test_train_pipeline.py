@@ -1,0 +1,162 @@
+"""The train pipeline of spec §1 on small problems with hand-derived closed forms.
+
+Each test builds a one-variable job, runs a few steps and compares the variable with a
+float64 formula written here: averaging by the loss's element count, the static loss
+scale, L1/L2 regularizers, clipping by global norm, the step counter and the schedule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tideflow as flow
+import tideflow.typing as tp
+from tideflow.errors import HyperparameterError
+
+RTOL = 1e-6  # float32 arithmetic on O(1) values
+
+
+def _job(opt_factory, init, reg=None, loss_kind="vector"):
+    @flow.global_function(type="train")
+    def train(mask: tp.Numpy.Placeholder((4,))) -> tp.Numpy:
+        w = flow.get_variable("w", shape=(4,), initializer=flow.constant_initializer(0.0),
+                              regularizer=reg)
+        per_elem = w * mask
+        loss = per_elem if loss_kind == "vector" else flow.math.reduce_sum(per_elem)
+        opt_factory().minimize(loss)
+        return w
+
+    return train
+
+
+
+def _run(train, masks):
+    outs = [train(m.astype(np.float32)) for m in masks]
+    return outs
+
+
+def _w():
+    return flow.get_all_variables()["w"].numpy()
+
+
+@pytest.fixture
+def masks():
+    rng = np.random.default_rng(0)
+    return [rng.uniform(0, 1, 4) for _ in range(3)]
+
+
+def test_vector_loss_is_averaged_and_sgd_is_exact(masks):
+    lr = 0.5
+    train = _job(lambda: flow.optimizer.SGD(
+        flow.optimizer.PiecewiseConstantScheduler([], [lr]), momentum=0), None)
+    outs = _run(train, masks)
+    w = np.zeros(4)
+    for m, out in zip(masks, outs, strict=True):
+        np.testing.assert_allclose(out, w, rtol=RTOL)  # returned value: before the update
+        w = w - lr * m / 4  # d mean(w*m)/dw = m/4
+    np.testing.assert_allclose(_w(), w, rtol=RTOL)
+
+
+def test_scalar_loss_is_not_averaged(masks):
+    train = _job(lambda: flow.optimizer.SGD(
+        flow.optimizer.PiecewiseConstantScheduler([], [0.1]), momentum=0), None, loss_kind="sum")
+    _run(train, masks)
+    np.testing.assert_allclose(_w(), -0.1 * sum(masks), rtol=RTOL)
+
+
+def test_momentum_tf_convention_with_changing_lr(masks):
+    sched = flow.optimizer.PiecewiseConstantScheduler([0, 1], [0.3, 0.2, 0.1])
+    train = _job(lambda: flow.optimizer.SGD(sched, momentum=0.9), None)
+    _run(train, masks)
+    w, u = np.zeros(4), np.zeros(4)
+    for step, m in enumerate(masks):
+        lr = [0.3, 0.2, 0.1][min(step, 2)]  # step <= boundary keeps the earlier value
+        u = 0.9 * u - lr * m / 4
+        w = w + u
+    np.testing.assert_allclose(_w(), w, rtol=RTOL)
+    np.testing.assert_allclose(flow.get_all_variables()["w-momentum"].numpy(), u, rtol=RTOL)
+    assert flow.get_all_variables()["System-Train-TrainStep-train"].numpy()[0] == 3
+
+
+def test_sgdw_decoupled_weight_decay_and_l1_l2_regularizer(masks):
+    reg = flow.regularizers.l1_l2(l1=0.01, l2=0.1)
+    train = _job(lambda: flow.optimizer.SGDW(
+        flow.optimizer.PiecewiseConstantScheduler([], [0.5]), momentum=0.9, weight_decay=0.2),
+        reg)
+    w, u = np.zeros(4), np.zeros(4)
+    for m in masks:
+        train(m.astype(np.float32))
+        g = m / 4 + 0.01 * np.where(w >= 0, 1.0, -1.0) + 0.1 * w  # sign(0) = +1
+        u = 0.9 * u - 0.5 * g
+        w = w + u - 0.5 * 0.2 * w
+    np.testing.assert_allclose(_w(), w, rtol=1e-5)
+
+
+def test_static_loss_scale_cancels(masks):
+    train = _job(lambda: flow.optimizer.SGD(
+        flow.optimizer.PiecewiseConstantScheduler([], [0.5]), momentum=0,
+        loss_scale_factor=1024.0), None)
+    _run(train, masks)
+    np.testing.assert_allclose(_w(), -0.5 * sum(masks) / 4, rtol=RTOL)
+
+
+@pytest.mark.parametrize("clip", [0.05, 1.0, 2.0])
+def test_clip_by_global_norm_clips_to_norm_c(clip):
+    @flow.global_function(type="train")
+    def train(x: tp.Numpy.Placeholder((3,))) -> tp.Numpy:
+        a = flow.get_variable("a", shape=(3,), initializer=flow.zeros_initializer())
+        b = flow.get_variable("b", shape=(1,), initializer=flow.zeros_initializer())
+        loss = flow.math.reduce_sum(a * x) + flow.math.reduce_sum(b * 2.0)
+        flow.optimizer.SGD(flow.optimizer.PiecewiseConstantScheduler([], [1.0]), momentum=0,
+                           grad_clipping=flow.optimizer.grad_clipping.by_global_norm(clip)
+                           ).minimize(loss)
+        return loss
+
+    x = np.array([0.3, -0.4, 1.2], np.float32)
+    train(x)
+    g = np.concatenate([x, [2.0]]).astype(np.float64)
+    g = g * clip / max(np.linalg.norm(g), clip)
+    got = np.concatenate([flow.get_all_variables()[n].numpy() for n in ("a", "b")])
+    np.testing.assert_allclose(got, -g, rtol=1e-6)
+
+
+def test_bad_hyperparameter_names_argument_and_changes_nothing(masks):
+    lr = flow.optimizer.PiecewiseConstantScheduler([], [0.1])
+    calls = []
+
+    @flow.global_function(type="train")
+    def train(mask: tp.Numpy.Placeholder((4,))) -> tp.Numpy:
+        w = flow.get_variable("w", shape=(4,), initializer=flow.constant_initializer(1.0))
+        if calls:
+            with pytest.raises(HyperparameterError, match=r"momentum=1.5"):
+                flow.optimizer.SGD(lr, momentum=1.5)
+        calls.append(1)
+        flow.optimizer.SGD(lr, momentum=0).minimize(flow.math.reduce_sum(w * mask))
+        return w
+
+    with pytest.raises(HyperparameterError, match=r"`momentum` must be a number in \[0, 1\); "
+                       r"received momentum=1.5"):
+        flow.optimizer.SGD(lr, momentum=1.5)
+    with pytest.raises(HyperparameterError, match="received weight_decay=-1"):
+        flow.optimizer.SGDW(lr, weight_decay=-1)
+    with pytest.raises(HyperparameterError, match="lr_scheduler"):
+        flow.optimizer.SGD(0.1)
+    train(masks[0].astype(np.float32))
+    before = _w().copy()
+    with pytest.raises(ValueError):
+        train(masks[0].astype(np.float64))
+    np.testing.assert_array_equal(_w(), before)
+
+
+def test_weight_decay_filters():
+    lr = flow.optimizer.PiecewiseConstantScheduler([], [0.1])
+    opt = flow.optimizer.SGDW(lr, weight_decay=0.5, weight_decay_excludes=["bias"])
+    assert opt.weight_decay_for("dense1-weight") == 0.5
+    assert opt.weight_decay_for("dense1-bias") == 0.0
+    opt = flow.optimizer.SGDW(lr, weight_decay=0.5, weight_decay_includes="conv")
+    assert opt.weight_decay_for("conv1-weight") == 0.5
+    assert opt.weight_decay_for("dense1-weight") == 0.0
+    with pytest.raises(HyperparameterError, match="at most one"):
+        flow.optimizer.SGDW(lr, weight_decay=0.5, weight_decay_includes="a",
+                            weight_decay_excludes="b")
