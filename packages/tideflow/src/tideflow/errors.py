@@ -50,3 +50,7 @@ class HyperparameterError(TideflowError, ValueError):
 
 class SessionStateError(TideflowError, RuntimeError):
     """An API was used in the wrong session state (e.g. defining a job after the first call)."""
+
+
+class DataError(TideflowError, RuntimeError):
+    """A data set cannot be obtained, read, or fails its integrity check."""

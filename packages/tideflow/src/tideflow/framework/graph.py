@@ -30,7 +30,7 @@ class TensorMeta:
         return n
 
     def __repr__(self) -> str:
-        return f"{self.dtype.name}{list(self.shape)}"
+        return f"{self.shape} {self.dtype.name}"
 
 
 @dataclass(slots=True)

@@ -52,6 +52,14 @@ def plain(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
 
+def fill_value(func: str, value: Any, dtype: dtypes.DType) -> Any:
+    """Check that ``value`` is a scalar and convert it to ``dtype``'s Python type."""
+    value = plain(value)
+    if not is_scalar(value):
+        raise TypeError(f"{func}: value must be a Python int or float; received {value!r}")
+    return float(value) if dtype.is_floating else int(value)
+
+
 def _scalar_const(func: str, value: Any, like: Blob) -> Blob:
     value = plain(value)
     if not like.dtype.is_floating and not float(value).is_integer():
@@ -61,7 +69,7 @@ def _scalar_const(func: str, value: Any, like: Blob) -> Blob:
     return add_op("constant", [], {"value": value, "dtype": like.dtype, "shape": (1,)})
 
 
-def _blobs(func: str, x: Any, y: Any) -> tuple[Blob, Blob]:
+def as_blobs(func: str, x: Any, y: Any) -> tuple[Blob, Blob]:
     """Coerce ``(blob|scalar, blob|scalar)`` to two blobs; scalars become ``(1,)`` constants."""
     if isinstance(x, Blob) and isinstance(y, Blob):
         return x, y
@@ -114,73 +122,41 @@ def _reciprocal_no_nan(x: np.ndarray, out: np.ndarray) -> None:
     np.divide(1, x, out=out, where=x != 0)
 
 
-def _g_zero(ctx: Any, dys: list) -> list:
-    return [zeros_like_blob(ctx.inputs[0])]
+def _one_plus(b: Blob) -> Blob:
+    return add_op("scalar_add", [b], {"value": 1})
 
 
-def _g_exp(ctx: Any, dys: list) -> list:
-    return [multiply(dys[0], ctx.outputs[0])]
-
-
-def _g_log(ctx: Any, dys: list) -> list:
-    return [divide(dys[0], ctx.inputs[0])]
-
-
-def _g_sqrt(ctx: Any, dys: list) -> list:
-    return [scalar_mul(divide(dys[0], ctx.outputs[0]), 0.5)]
-
-
-def _g_rsqrt(ctx: Any, dys: list) -> list:
-    return [scalar_mul(multiply(dys[0], pow(ctx.outputs[0], 3)), -0.5)]
-
-
-def _g_square(ctx: Any, dys: list) -> list:
-    return [scalar_mul(multiply(dys[0], ctx.inputs[0]), 2)]
-
-
-def _g_abs(ctx: Any, dys: list) -> list:
-    return [multiply(dys[0], sign(ctx.inputs[0]))]
-
-
-def _g_reciprocal(ctx: Any, dys: list) -> list:
-    return [negative(multiply(dys[0], square(ctx.outputs[0])))]
-
-
-def _g_sin(ctx: Any, dys: list) -> list:
-    return [multiply(dys[0], cos(ctx.inputs[0]))]
-
-
-def _g_cos(ctx: Any, dys: list) -> list:
-    return [negative(multiply(dys[0], sin(ctx.inputs[0])))]
-
-
-def _g_log1p(ctx: Any, dys: list) -> list:
-    return [divide(dys[0], add_op("scalar_add", [ctx.inputs[0]], {"value": 1}))]
-
-
-def _g_expm1(ctx: Any, dys: list) -> list:
-    return [multiply(dys[0], add_op("scalar_add", [ctx.outputs[0]], {"value": 1}))]
-
-
-# name -> (kernel function, floating inputs only, gradient rule)
-_UNARY: dict[str, tuple[Callable[..., Any], bool, Any]] = {
-    "exp": (np.exp, True, _g_exp),
-    "log": (np.log, True, _g_log),
-    "sqrt": (np.sqrt, True, _g_sqrt),
-    "rsqrt": (_rsqrt, True, _g_rsqrt),
-    "square": (np.square, False, _g_square),
-    "abs": (np.abs, False, _g_abs),
-    "sign": (np.sign, False, _g_zero),
-    "reciprocal": (np.reciprocal, True, _g_reciprocal),
-    "reciprocal_no_nan": (_reciprocal_no_nan, True, _g_reciprocal),
-    "floor": (np.floor, True, _g_zero),
-    "ceil": (np.ceil, True, _g_zero),
-    "round": (np.rint, True, _g_zero),
-    "sin": (np.sin, True, _g_sin),
-    "cos": (np.cos, True, _g_cos),
-    "log1p": (np.log1p, True, _g_log1p),
-    "expm1": (np.expm1, True, _g_expm1),
+# name -> (kernel function, floating inputs only, gradient (dy, x, y) -> dx; None: zero)
+_UNARY: dict[str, tuple[Callable[..., Any], bool, Callable[..., Blob] | None]] = {
+    "exp": (np.exp, True, lambda dy, x, y: multiply(dy, y)),
+    "log": (np.log, True, lambda dy, x, y: divide(dy, x)),
+    "sqrt": (np.sqrt, True, lambda dy, x, y: scalar_mul(divide(dy, y), 0.5)),
+    "rsqrt": (_rsqrt, True, lambda dy, x, y: scalar_mul(multiply(dy, pow(y, 3)), -0.5)),
+    "square": (np.square, False, lambda dy, x, y: scalar_mul(multiply(dy, x), 2)),
+    "abs": (np.abs, False, lambda dy, x, y: multiply(dy, sign(x))),
+    "sign": (np.sign, False, None),
+    "reciprocal": (np.reciprocal, True, lambda dy, x, y: negative(multiply(dy, square(y)))),
+    "reciprocal_no_nan": (_reciprocal_no_nan, True,
+                          lambda dy, x, y: negative(multiply(dy, square(y)))),
+    "floor": (np.floor, True, None),
+    "ceil": (np.ceil, True, None),
+    "round": (np.rint, True, None),
+    "sin": (np.sin, True, lambda dy, x, y: multiply(dy, cos(x))),
+    "cos": (np.cos, True, lambda dy, x, y: negative(multiply(dy, sin(x)))),
+    "log1p": (np.log1p, True, lambda dy, x, y: divide(dy, _one_plus(x))),
+    "expm1": (np.expm1, True, lambda dy, x, y: multiply(dy, _one_plus(y))),
 }
+
+
+def _unary_grad(op: str) -> Callable[[Any, list], list]:
+    derivative = _UNARY[op][2]
+
+    def rule(ctx: Any, dys: list) -> list:
+        (x,), (y,) = ctx.inputs, ctx.outputs
+        return [zeros_like_blob(x) if derivative is None else derivative(dys[0], x, y)]
+
+    return rule
+
 
 # ---------------------------------------------------------------- powers, modulo, clipping
 
@@ -319,8 +295,8 @@ _COMPARE = {
 }
 
 SPECS = [
-    *[OpSpec(n, _infer_float if f else _infer_same, _kernel(fn), g)
-      for n, (fn, f, g) in _UNARY.items()],
+    *[OpSpec(n, _infer_float if f else _infer_same, _kernel(fn), _unary_grad(n))
+      for n, (fn, f, _) in _UNARY.items()],
     OpSpec("pow", _infer_binary_float, _kernel(np.power), _g_pow),
     OpSpec("pow_grad", _infer_pow_grad, _pow_grad_kernel),
     OpSpec("scalar_pow", _infer_scalar_pow, _attr_kernel(np.power, "exponent"), _g_scalar_pow),
@@ -336,88 +312,32 @@ SPECS = [
 # ---------------------------------------------------------------- public functions
 
 
-def _unary(op: str, x: Blob, name: str | None) -> Blob:
-    return add_op(op, [x], {}, name)
+def _public_unary(op: str, doc: str) -> Callable[..., Blob]:
+    def fn(x: Blob, name: str | None = None) -> Blob:
+        return add_op(op, [x], {}, name)
+
+    fn.__name__ = fn.__qualname__ = op
+    fn.__doc__ = doc + "\n\nArgs:\n    x: the input blob.\n    name: op name (optional).\n"
+    return fn
 
 
-def exp(x: Blob, name: str | None = None) -> Blob:
-    """Return ``e ** x`` elementwise (floating-point blobs)."""
-    return _unary("exp", x, name)
-
-
-def log(x: Blob, name: str | None = None) -> Blob:
-    """Return the natural logarithm of ``x`` (NaN below 0, ``-inf`` at 0)."""
-    return _unary("log", x, name)
-
-
-def sqrt(x: Blob, name: str | None = None) -> Blob:
-    """Return the square root of ``x``."""
-    return _unary("sqrt", x, name)
-
-
-def rsqrt(x: Blob, name: str | None = None) -> Blob:
-    """Return ``1 / sqrt(x)``."""
-    return _unary("rsqrt", x, name)
-
-
-def square(x: Blob, name: str | None = None) -> Blob:
-    """Return ``x * x`` (any numeric dtype)."""
-    return _unary("square", x, name)
-
-
-def abs(x: Blob, name: str | None = None) -> Blob:  # noqa: A001 - OneFlow's public name
-    """Return ``|x|``; the gradient is ``sign(x)`` (0 at 0)."""
-    return _unary("abs", x, name)
-
-
-def sign(x: Blob, name: str | None = None) -> Blob:
-    """Return -1, 0 or 1 by the sign of ``x``; the gradient is zero."""
-    return _unary("sign", x, name)
-
-
-def reciprocal(x: Blob, name: str | None = None) -> Blob:
-    """Return ``1 / x`` (``inf`` at 0)."""
-    return _unary("reciprocal", x, name)
-
-
-def reciprocal_no_nan(x: Blob, name: str | None = None) -> Blob:
-    """Return ``1 / x``, with 0 where ``x == 0``."""
-    return _unary("reciprocal_no_nan", x, name)
-
-
-def floor(x: Blob, name: str | None = None) -> Blob:
-    """Round down elementwise; the gradient is zero."""
-    return _unary("floor", x, name)
-
-
-def ceil(x: Blob, name: str | None = None) -> Blob:
-    """Round up elementwise; the gradient is zero."""
-    return _unary("ceil", x, name)
-
-
-def round(x: Blob, name: str | None = None) -> Blob:  # noqa: A001 - OneFlow's public name
-    """Round to the nearest integer, halves to even (C's ``nearbyint``); zero gradient."""
-    return _unary("round", x, name)
-
-
-def sin(x: Blob, name: str | None = None) -> Blob:
-    """Return ``sin(x)``."""
-    return _unary("sin", x, name)
-
-
-def cos(x: Blob, name: str | None = None) -> Blob:
-    """Return ``cos(x)``."""
-    return _unary("cos", x, name)
-
-
-def log1p(x: Blob, name: str | None = None) -> Blob:
-    """Return ``log(1 + x)``, accurate for small ``x``."""
-    return _unary("log1p", x, name)
-
-
-def expm1(x: Blob, name: str | None = None) -> Blob:
-    """Return ``exp(x) - 1``, accurate for small ``x``."""
-    return _unary("expm1", x, name)
+exp = _public_unary("exp", "Return ``e ** x`` elementwise (floating-point blobs).")
+log = _public_unary("log", "Return the natural logarithm of ``x`` (NaN below 0, -inf at 0).")
+sqrt = _public_unary("sqrt", "Return the square root of ``x``.")
+rsqrt = _public_unary("rsqrt", "Return ``1 / sqrt(x)``.")
+square = _public_unary("square", "Return ``x * x`` (any numeric dtype).")
+abs = _public_unary("abs", "Return ``|x|``; the gradient is ``sign(x)``.")  # noqa: A001
+sign = _public_unary("sign", "Return -1, 0 or 1 by the sign of ``x``; zero gradient.")
+reciprocal = _public_unary("reciprocal", "Return ``1 / x`` (inf at 0).")
+reciprocal_no_nan = _public_unary("reciprocal_no_nan", "Return ``1 / x``, 0 where ``x == 0``.")
+floor = _public_unary("floor", "Round down elementwise; zero gradient.")
+ceil = _public_unary("ceil", "Round up elementwise; zero gradient.")
+round = _public_unary(  # noqa: A001 - OneFlow's public name
+    "round", "Round to nearest, halves to even (C ``nearbyint``); zero gradient.")
+sin = _public_unary("sin", "Return ``sin(x)``.")
+cos = _public_unary("cos", "Return ``cos(x)``.")
+log1p = _public_unary("log1p", "Return ``log(1 + x)``, accurate for small ``x``.")
+expm1 = _public_unary("expm1", "Return ``exp(x) - 1``, accurate for small ``x``.")
 
 
 def pow(x: Any, y: Any, name: str | None = None) -> Blob:  # noqa: A001 - OneFlow's public name
@@ -450,7 +370,7 @@ def mod(x: Any, y: Any, name: str | None = None) -> Blob:
     """
     if isinstance(x, Blob) and is_scalar(y):
         return add_op("scalar_mod", [x], {"value": plain(y)}, name)
-    a, b = _blobs("mod", x, y)
+    a, b = as_blobs("mod", x, y)
     return add_op("mod", [a, b], {}, name)
 
 
@@ -473,39 +393,27 @@ def clip_by_value(values: Blob, min_value: Any = None, max_value: Any = None,
 
 
 def _compare(op: str, x: Any, y: Any, name: str | None) -> Blob:
-    a, b = _blobs(op, x, y)
+    a, b = as_blobs(op, x, y)
     return add_op(op, [a, b], {}, name)
 
 
-def equal(x: Any, y: Any, name: str | None = None) -> Blob:
-    """Return ``x == y`` as int8 0/1 with broadcasting (a scalar operand is allowed)."""
-    return _compare("equal", x, y, name)
+def _public_compare(op: str, sym: str) -> Callable[..., Blob]:
+    def fn(x: Any, y: Any, name: str | None = None) -> Blob:
+        return _compare(op, x, y, name)
+
+    fn.__name__ = fn.__qualname__ = op
+    fn.__doc__ = (f"Return ``x {sym} y`` as int8 0/1, broadcasting; one side may be a Python "
+                  "scalar.\n\nArgs:\n    x: a blob or scalar.\n    y: a blob or scalar.\n"
+                  "    name: op name (optional).\n")
+    return fn
 
 
-def not_equal(x: Any, y: Any, name: str | None = None) -> Blob:
-    """Return ``x != y`` as int8 0/1 with broadcasting."""
-    return _compare("not_equal", x, y, name)
-
-
-def less(x: Any, y: Any, name: str | None = None) -> Blob:
-    """Return ``x < y`` as int8 0/1 with broadcasting."""
-    return _compare("less", x, y, name)
-
-
-def less_equal(x: Any, y: Any, name: str | None = None) -> Blob:
-    """Return ``x <= y`` as int8 0/1 with broadcasting."""
-    return _compare("less_equal", x, y, name)
-
-
-def greater(x: Any, y: Any, name: str | None = None) -> Blob:
-    """Return ``x > y`` as int8 0/1 with broadcasting."""
-    return _compare("greater", x, y, name)
-
-
-def greater_equal(x: Any, y: Any, name: str | None = None) -> Blob:
-    """Return ``x >= y`` as int8 0/1 with broadcasting."""
-    return _compare("greater_equal", x, y, name)
-
+equal = _public_compare("equal", "==")
+not_equal = _public_compare("not_equal", "!=")
+less = _public_compare("less", "<")
+less_equal = _public_compare("less_equal", "<=")
+greater = _public_compare("greater", ">")
+greater_equal = _public_compare("greater_equal", ">=")
 
 __all__ = [
     "abs", "ceil", "clip_by_value", "cos", "equal", "exp", "expm1", "floor", "floor_mod",

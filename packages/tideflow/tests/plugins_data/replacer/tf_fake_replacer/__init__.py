@@ -1,0 +1,1 @@
+"""Fake plugin package for the tideflow plugin tests."""
