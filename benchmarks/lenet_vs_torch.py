@@ -17,9 +17,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
+from lenet_mnist import lenet  # noqa: E402
+
 import tideflow as flow  # noqa: E402
 import tideflow.typing as tp  # noqa: E402
-from lenet_mnist import lenet  # noqa: E402
 
 B = 100
 

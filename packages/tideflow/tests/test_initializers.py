@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+
 from tideflow import initializers as init
 from tideflow import regularizers
 from tideflow.dtypes import float32, float64, int8, int32, int64, uint8

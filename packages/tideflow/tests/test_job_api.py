@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple  # noqa: UP035 - OneFlow programs use these
-
 import numpy as np
 import pytest
 
@@ -71,15 +69,15 @@ def test_keyword_arguments_are_rejected():
 
 def test_return_annotations():
     @flow.global_function()
-    def tup(x: tp.Numpy.Placeholder((2,))) -> Tuple[tp.Numpy, tp.ListNumpy]:
+    def tup(x: tp.Numpy.Placeholder((2,))) -> tuple[tp.Numpy, tp.ListNumpy]:
         return x + 1.0, x * 3.0
 
     @flow.global_function()
-    def dct(x: tp.Numpy.Placeholder((2,))) -> Dict[str, tp.Numpy]:
+    def dct(x: tp.Numpy.Placeholder((2,))) -> dict[str, tp.Numpy]:
         return {"a": x, "b": x - 1.0}
 
     @flow.global_function()
-    def lst(x: tp.Numpy.Placeholder((2,))) -> List[tp.Numpy]:
+    def lst(x: tp.Numpy.Placeholder((2,))) -> list[tp.Numpy]:
         return [x, x]
 
     @flow.global_function()
@@ -124,7 +122,7 @@ def test_return_annotations():
 
 def test_returned_structure_must_match_annotation():
     @flow.global_function()
-    def bad(x: tp.Numpy.Placeholder((2,))) -> Tuple[tp.Numpy, tp.Numpy]:
+    def bad(x: tp.Numpy.Placeholder((2,))) -> tuple[tp.Numpy, tp.Numpy]:
         return x
 
     with pytest.raises(JobDefinitionError, match="does not match its return annotation"):
@@ -133,7 +131,7 @@ def test_returned_structure_must_match_annotation():
 
 def test_tuple_placeholder_and_zero_arg_job():
     @flow.global_function()
-    def pair(xs: Tuple[tp.Numpy.Placeholder((2,)), tp.Numpy.Placeholder((2,))]) -> tp.Numpy:
+    def pair(xs: tuple[tp.Numpy.Placeholder((2,)), tp.Numpy.Placeholder((2,))]) -> tp.Numpy:
         return xs[0] - xs[1]
 
     np.testing.assert_array_equal(

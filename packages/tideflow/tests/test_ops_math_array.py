@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+
 from tideflow import dtypes
 from tideflow.compiler.autodiff import gradients
 from tideflow.errors import ShapeError
@@ -77,7 +78,7 @@ def test_unary_forward_and_grad(name, fn, ref, dom):
 @pytest.mark.parametrize("name,fn", [(u[0], u[1]) for u in UNARY if u[0] not in
                                      ("square", "abs", "sign")])
 def test_float_unary_rejects_integers(name, fn):
-    with pytest.raises(ShapeError, match=shapes_in([f"({name})", "int32", "int32[2, 3]"])):
+    with pytest.raises(ShapeError, match=shapes_in([f"({name})", "int32", "(2, 3) int32"])):
         run1(fn, np.ones((2, 3), np.int32))
 
 
@@ -154,9 +155,9 @@ def test_integer_scalar_ops():
     np.testing.assert_array_equal(run1(lambda b: mu.pow(b, 2), x), x**2)
     np.testing.assert_array_equal(run1(lambda b: mu.mod(b, 3), x), np.mod(x, 3))
     np.testing.assert_array_equal(run1(lambda b: mu.clip_by_value(b, 0, 5), x), np.clip(x, 0, 5))
-    with pytest.raises(ShapeError, match=shapes_in(["(scalar_pow)", "exponent", "int32[5]"])):
+    with pytest.raises(ShapeError, match=shapes_in(["(scalar_pow)", "exponent", "(5,) int32"])):
         run1(lambda b: mu.pow(b, -1), x)
-    with pytest.raises(ShapeError, match=shapes_in(["(clip_by_value)", "0.5", "int32[5]"])):
+    with pytest.raises(ShapeError, match=shapes_in(["(clip_by_value)", "0.5", "(5,) int32"])):
         run1(lambda b: mu.clip_by_value(b, 0.5), x)
 
 
@@ -285,10 +286,11 @@ def test_top_k(k):
 
 
 @pytest.mark.parametrize("call,pattern", [
-    (lambda b: red.reduce_max(b, axis=3), ["(reduce_max)", "axis=3", "rank 3", "float64[2, 3, 4]"]),
+    (lambda b: red.reduce_max(b, axis=3),
+     ["(reduce_max)", "axis=3", "rank 3", "(2, 3, 4) float64"]),
     (lambda b: red.reduce_prod(b, axis=(0, -4)), ["(reduce_prod)", "axis=-4"]),
-    (lambda b: red.argmax(b, axis=5), ["(argmax)", "axis=5", "float64[2, 3, 4]"]),
-    (lambda b: red.top_k(b, k=0), ["(top_k)", "k must be a positive int", "float64[2, 3, 4]"]),
+    (lambda b: red.argmax(b, axis=5), ["(argmax)", "axis=5", "(2, 3, 4) float64"]),
+    (lambda b: red.top_k(b, k=0), ["(top_k)", "k must be a positive int", "(2, 3, 4) float64"]),
     (lambda b: red.reduce_logsumexp(arr.cast(b, dtypes.int32)), ["(reduce_logsumexp)", "int32"]),
 ], ids=["max_axis", "prod_axis", "argmax_axis", "top_k_k", "logsumexp_int"])
 def test_reduction_bad_arguments(call, pattern):
@@ -363,9 +365,9 @@ def test_slice(begin, size, index):
 
 @pytest.mark.parametrize("begin,size,pattern", [
     ([0], [1, 1], ["(slice)", "one entry per axis", "(4, 5)"]),
-    ([4, 0], [1, 1], ["(slice)", "4 is out of range", "float64[4, 5]"]),
+    ([4, 0], [1, 1], ["(slice)", "4 is out of range", "(4, 5) float64"]),
     ([0, -6], [1, 1], ["(slice)", "-6 is out of range"]),
-    ([0, 0], [0, 1], ["(slice)", "0 is invalid", "float64[4, 5]"]),
+    ([0, 0], [0, 1], ["(slice)", "0 is invalid", "(4, 5) float64"]),
     ([0, 0], [1, 6], ["(slice)", "6 is invalid"]),
 ])
 def test_slice_bad_arguments(begin, size, pattern):
@@ -396,13 +398,13 @@ def test_split_gradient_fills_unused_parts():
 
 @pytest.mark.parametrize("call,err,pattern", [
     (lambda a, b: arr.concat([a, b], axis=1), ShapeError,
-     ["(concat)", "except on axis 1", "(3, 2) and (2, 3)", "float64[2, 3]", "float64[3, 2]"]),
+     ["(concat)", "except on axis 1", "(3, 2) and (2, 3)", "(2, 3) float64", "(3, 2) float64"]),
     (lambda a, b: arr.concat([a, a], axis=2), ShapeError, ["(concat)", "axis=2", "rank 2"]),
     (lambda a, b: arr.concat([a, a], max_dim_size=3), ShapeError,
      ["concat at", "max_dim_size=3", "size 4"]),
     (lambda a, b: arr.concat([]), ValueError, ["non-empty"]),
     (lambda a, b: arr.transpose(a, (0, 0)), ShapeError,
-     ["(transpose)", "perm=(0, 0)", "(2, 3)", "float64[2, 3]"]),
+     ["(transpose)", "perm=(0, 0)", "(2, 3)", "(2, 3) float64"]),
     (lambda a, b: arr.transpose(a, conjugate=True), NotImplementedError, ["conjugate"]),
     (lambda a, b: arr.reshape(a, (4, 2)), ShapeError, ["(reshape)", "(2, 3)", "(4, 2)"]),
     (lambda a, b: arr.reshape(a, (0, 6)), ShapeError, ["reshape at", "positive or -1"]),
@@ -410,7 +412,7 @@ def test_split_gradient_fills_unused_parts():
     (lambda a, b: arr.expand_dims(a, 3), ShapeError, ["expand_dims at", "axis=3", "[-3, 2]"]),
     (lambda a, b: arr.flatten(a, 1, 0), ShapeError, ["flatten at", "start_dim=1, end_dim=0"]),
     (lambda a, b: arr.broadcast_like(b, a, [1]), ShapeError,
-     ["broadcast_like at", "(3, 2)", "broadcast_axes=(1,)", "float64[3, 2]"]),
+     ["broadcast_like at", "(3, 2)", "broadcast_axes=(1,)", "(3, 2) float64"]),
     (lambda a, b: arr.broadcast_like(b, a), ShapeError, ["cannot broadcast (3, 2) to (2, 3)"]),
 ], ids=["concat_shapes", "concat_axis", "concat_max_dim", "concat_empty", "perm", "conjugate",
         "reshape", "reshape_zero", "squeeze", "expand_dims", "flatten", "broadcast_like_axes",
@@ -509,10 +511,10 @@ def test_gather_out_of_range_gives_zeros():
 
 @pytest.mark.parametrize("call,pattern", [
     (lambda p, i: arr.gather(p, p), ["(gather)", "indices must be an integer", "float64"]),
-    (lambda p, i: arr.gather(p, i, axis=2), ["(gather)", "axis=2", "float64[3, 2]"]),
-    (lambda p, i: arr.one_hot(p, 3), ["(one_hot)", "indices must be an integer", "float64[3, 2]"]),
+    (lambda p, i: arr.gather(p, i, axis=2), ["(gather)", "axis=2", "(3, 2) float64"]),
+    (lambda p, i: arr.one_hot(p, 3), ["(one_hot)", "indices must be an integer", "(3, 2) float64"]),
     (lambda p, i: arr.where(p, p, p), ["(where)", "condition must be an integer"]),
-    (lambda p, i: arr.where(i, arr.transpose(p), p), ["(where)", "(2,) and (2, 3)", "int32[2]"]),
+    (lambda p, i: arr.where(i, arr.transpose(p), p), ["(where)", "(2,) and (2, 3)", "(2,) int32"]),
 ], ids=["gather_float_indices", "gather_axis", "one_hot_float", "where_float", "where_shapes"])
 def test_index_bad_arguments(call, pattern):
     with pytest.raises(ShapeError, match=shapes_in(pattern)):

@@ -125,7 +125,7 @@ def test_conv2d_float32_layouts_agree():
     assert a.dtype == np.float32
     np.testing.assert_allclose(to_nhwc(a), b, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(a, conv_ref(x.astype(np.float64), w.astype(np.float64), (2, 2),
-                                           ((1, 1), (0, 1))), rtol=1e-4, atol=1e-4)
+                                           ((1, 1), (1, 0))), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("strides,padding,dil,groups,pads", CONV_CASES)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from tideflow.errors import (
     BackendUnavailableError,
     PluginConflictError,

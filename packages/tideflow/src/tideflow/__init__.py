@@ -86,7 +86,8 @@ __all__ = [
     "ExecutionConfig", "FunctionConfig", "TideflowError", "char", "clear_default_session",
     "config", "current_global_function_desc", "data", "distribute", "double", "dtypes",
     "enable_eager_execution", "env", "float", "float16", "float32", "float64",
-    "function_config", "get_all_variables", "get_variable", "load_variables", "global_function", "initializers", "int8", "int32",
-    "int64", "layers", "math", "matmul", "name_scope", "nn", "optimizer", "regularizers",
-    "scope", "sync_default_session", "typing", "uint8", "watch", "watch_diff",
+    "function_config", "get_all_variables", "get_variable", "load_variables",
+    "global_function", "initializers", "int8", "int32", "int64", "layers", "math", "matmul",
+    "name_scope", "nn", "optimizer", "regularizers", "scope", "sync_default_session",
+    "typing", "uint8", "watch", "watch_diff",
 ]

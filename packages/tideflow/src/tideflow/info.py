@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata as md
 import json
+import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -141,5 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = gather(registry)
     if args.timings:
         data["timings"] = []
-    print(json.dumps(data, indent=2) if args.json else render(data))
+    try:
+        print(json.dumps(data, indent=2) if args.json else render(data), flush=True)
+    except BrokenPipeError:  # `python -m tideflow info | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -71,6 +71,7 @@ class JobFunction:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run one step: check and feed ``args``, run the plan, convert the results."""
         if kwargs:
             raise TypeError(
                 f"job '{self.name}' takes positional arguments only; received keyword "

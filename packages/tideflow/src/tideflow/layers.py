@@ -50,7 +50,7 @@ def dense(
         raise ValueError(f"dense: inputs must have rank >= 2; received shape {inputs.shape}")
     in_shape = inputs.shape
     x = reshape(inputs, (-1, in_shape[-1])) if len(in_shape) > 2 else inputs
-    with _scope(name):
+    with _Scope(name):
         weight = get_variable(
             "weight", shape=(units, in_shape[-1]), dtype=inputs.dtype,
             initializer=kernel_initializer or init.constant_initializer(0, inputs.dtype),
@@ -70,7 +70,7 @@ def dense(
     return out
 
 
-class _scope:
+class _Scope:
     """Namespace ``name`` for variables and ops of one layer."""
 
     def __init__(self, name: str) -> None:
@@ -129,7 +129,7 @@ def conv2d(
             "channels_first" if channels_first else "channels_last"),
         regularizer=kernel_regularizer, trainable=trainable, model_name="weight", reuse=False)
     dil = _pair("dilation_rate", dilation_rate) if dilation_rate is not None else None
-    with _scope(name):
+    with _Scope(name):
         out = _conv2d(inputs, weight, strides=strides, padding=padding,
                       data_format=data_format, dilations=dil, groups=groups, name="conv2d")
     if use_bias:
@@ -138,7 +138,7 @@ def conv2d(
             initializer=bias_initializer or init.constant_initializer(0, inputs.dtype),
             regularizer=bias_regularizer, trainable=trainable, model_name="bias", reuse=False)
         out = bias_add(out, bias, data_format=data_format, name=f"{name}-bias_add")
-    with _scope(name):
+    with _Scope(name):
         return _activate(out, activation)
 
 
@@ -176,7 +176,7 @@ def batch_normalization(
     axis %= rank
     c = (inputs.shape[axis],)
     dt = inputs.dtype
-    with _scope(name):
+    with _Scope(name):
         def var(n: str, initializer: Any, default: Any, reg: Any, train: bool) -> Blob:
             return get_variable(n, shape=c, dtype=dt, initializer=initializer or default,
                                 regularizer=reg, trainable=train, model_name=n, reuse=False)

@@ -12,7 +12,7 @@ import atexit
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tideflow.errors import SessionStateError
 from tideflow.variables import VariableStore

@@ -1,5 +1,6 @@
-"""Pure NumPy update rules of the SGD family (OneFlow's ``SGDUpdateFunctor`` and
-``MomentumUpdateFunctor``), and their ops.
+"""Pure NumPy update rules of the SGD family, and their ops.
+
+The rules are OneFlow's ``SGDUpdateFunctor`` and ``MomentumUpdateFunctor``.
 
 Symbols: w parameter, g gradient (already averaged, unscaled, regularized and clipped by
 the core), eta the learning rate, lambda ``hyper["weight_decay"]``, beta

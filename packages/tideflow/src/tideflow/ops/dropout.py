@@ -17,7 +17,7 @@ import numpy as np
 from tideflow import dtypes
 from tideflow.framework.blob import Blob
 from tideflow.framework.build import add_op, current
-from tideflow.ops._util import broadcast_shape, check, meta
+from tideflow.ops._util import check, meta
 from tideflow.plugins.records import OpSpec
 
 __all__ = ["dropout"]
@@ -26,8 +26,8 @@ __all__ = ["dropout"]
 def _infer_dropout(attrs: dict, x: Any) -> Any:
     check(x.dtype.is_floating, f"dropout needs a floating-point blob; received {x.dtype.name}")
     noise = tuple(attrs["noise_shape"] or x.shape)
-    check(len(noise) == len(x.shape) and broadcast_shape(noise, x.shape) == tuple(x.shape),
-          f"noise_shape={noise} must have the rank of x {x.shape} and broadcast to it")
+    fits = len(noise) == len(x.shape) and all(n in (1, d) for n, d in zip(noise, x.shape))
+    check(fits, f"noise_shape={noise} must have the rank of x {x.shape} and broadcast to it")
     return meta(x.shape, x.dtype), meta(noise, dtypes.uint8)
 
 

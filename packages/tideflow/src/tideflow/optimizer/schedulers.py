@@ -114,6 +114,7 @@ class PiecewiseConstantScheduler(LrScheduler):
         super().__init__(self.values[0], warmup)
 
     def decay(self, step: int) -> float:
+        """``values[i]`` for the first boundary with ``step <= boundaries[i]``."""
         return self.values[bisect.bisect_left(self.boundaries, step)]
 
 
@@ -144,6 +145,7 @@ class PiecewiseScalingScheduler(LrScheduler):
         super().__init__(base_lr, warmup)
 
     def decay(self, step: int) -> float:
+        """``base_lr * scales[i]`` for the first boundary with ``step <= boundaries[i]``."""
         return self.base_lr * self.scales[bisect.bisect_left(self.boundaries, step)]
 
 

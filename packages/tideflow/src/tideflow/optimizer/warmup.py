@@ -26,6 +26,7 @@ class ConstantWarmup(WarmupConf):
     multiplier: float
 
     def value(self, base_lr: float, step: int) -> float:
+        """``base_lr * multiplier``."""
         return base_lr * self.multiplier
 
 
@@ -36,6 +37,7 @@ class LinearWarmup(WarmupConf):
     start_multiplier: float
 
     def value(self, base_lr: float, step: int) -> float:
+        """``base_lr * (start + (1 - start) * step / steps)``."""
         s = self.start_multiplier
         return base_lr * (s + (1.0 - s) * step / self.steps)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import os
+import reprlib
 import sys
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
@@ -98,6 +99,15 @@ def _builtin_dist() -> tuple[str, str]:
         return "tideflow (source)", ""
 
 
+def _summary(result: Any) -> str:
+    """Describe one hook result for the trace without consuming generators."""
+    if not isinstance(result, (list, tuple)):
+        return reprlib.repr(result)
+    names = [str(getattr(r, "name", r)) for r in result]
+    more = ", ..." if len(names) > 8 else ""
+    return f"{len(names)} records ({', '.join(names[:8])}{more})"
+
+
 def _trace(pm: pluggy.PluginManager) -> None:
     def before(hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
         names = ", ".join(impl.plugin_name for impl in impls)
@@ -105,7 +115,10 @@ def _trace(pm: pluggy.PluginManager) -> None:
 
     def after(outcome: Any, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
         exc = outcome.exception
-        result = f"raised {exc!r}" if exc is not None else f"returned {outcome.get_result()!r}"
+        if exc is not None:
+            result = f"raised {exc!r}"
+        else:
+            result = "returned " + "; ".join(_summary(r) for r in outcome.get_result())
         print(f"[tideflow plugins] {hook_name}() {result}", file=sys.stderr)
 
     pm.add_hookcall_monitoring(before, after)
