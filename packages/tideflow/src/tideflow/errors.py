@@ -40,6 +40,10 @@ class UnknownNameError(TideflowError, LookupError):
     """An optimizer, backend, op or device tag is not known."""
 
 
+class UnknownAttributeError(UnknownNameError, AttributeError):
+    """A ``flow.<namespace>.<name>`` attribute resolved through the registry is unknown."""
+
+
 class BackendUnavailableError(TideflowError, RuntimeError):
     """A backend was requested explicitly but cannot run here."""
 

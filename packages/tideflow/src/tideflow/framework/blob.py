@@ -120,6 +120,12 @@ class Blob:
     def __pow__(self, o: Any) -> Blob:
         return _math().pow(self, o)
 
+    def __rpow__(self, o: Any) -> Blob:
+        return _math().pow(o, self)
+
+    def __rmod__(self, o: Any) -> Blob:
+        return _math().mod(o, self)
+
     def __eq__(self, o: Any) -> Blob:  # type: ignore[override]
         return _math().equal(self, o)
 

@@ -161,23 +161,23 @@ def _log_softmax_grad_kernel(attrs: dict, ins: list, outs: list) -> Any:
 
 
 def _leaky_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    alpha = attrs["alpha"]
+    dt = outs[0].dtype.np_dtype
+    one, alpha = np.asarray(1, dt), np.asarray(attrs["alpha"], dt)
 
     def run(i: list, o: list) -> None:
         x = i[0]
-        np.multiply(x, alpha, out=o[0])
-        np.copyto(o[0], x, where=x > 0)
+        np.multiply(x, np.where(x > 0, one, alpha), out=o[0])
 
     return run
 
 
 def _leaky_grad_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    alpha = attrs["alpha"]
+    dt = outs[0].dtype.np_dtype
+    one, alpha = np.asarray(1, dt), np.asarray(attrs["alpha"], dt)
 
     def run(i: list, o: list) -> None:
         x, dy = i
-        np.multiply(dy, alpha, out=o[0])
-        np.copyto(o[0], dy, where=x > 0)
+        np.multiply(dy, np.where(x > 0, one, alpha), out=o[0])
 
     return run
 

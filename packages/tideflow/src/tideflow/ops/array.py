@@ -1,8 +1,8 @@
-"""Array ops: reshape, transpose, concat, slice, cast, constants, where, broadcast aliases.
+"""Array ops: reshape, transpose, concat, slice, cast, constants, broadcast aliases.
 
-``gather`` and ``one_hot`` live in :mod:`tideflow.ops.reduce` and are re-exported here, so
-``flow.gather`` keeps its OneFlow name. Shape-only changes (``flatten``, ``squeeze``,
-``expand_dims``) build a ``reshape`` op.
+``where``, ``gather`` and ``one_hot`` live in :mod:`tideflow.ops.select` and are re-exported
+here, so ``flow.where`` and ``flow.gather`` keep their OneFlow names. Shape-only changes
+(``flatten``, ``squeeze``, ``expand_dims``) build a ``reshape`` op.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from tideflow.framework.build import add_op
 from tideflow.ops import math as _m
 from tideflow.ops import math_unary as _u
 from tideflow.ops._util import broadcast_shape, check, meta, norm_axis, same_dtype
-from tideflow.ops.math_unary import arg_error, fill_value, is_scalar, zeros_like_blob
-from tideflow.ops.reduce import gather, one_hot
+from tideflow.ops.math_unary import arg_error, fill_value, zeros_like_blob
+from tideflow.ops.select import gather, one_hot, where
 from tideflow.plugins.records import OpSpec
 
 # ---------------------------------------------------------------- transpose, concat, split
@@ -201,47 +201,6 @@ def _g_pass(ctx: Any, dys: list) -> list:
     return [dys[0]]
 
 
-# ---------------------------------------------------------------- where
-
-
-def _infer_where(attrs: dict, cond: Any, x: Any, y: Any) -> Any:
-    check(not cond.dtype.is_floating,
-          f"condition must be an integer blob (int8/int32); received {cond.dtype.name}")
-    shape = broadcast_shape(broadcast_shape(cond.shape, x.shape), y.shape)
-    return meta(shape, same_dtype(x, y))
-
-
-def _where_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    def run(i: list, o: list) -> None:
-        cond, x, y = i
-        o[0][...] = y
-        np.copyto(o[0], x, where=cond != 0)
-
-    return run
-
-
-def _infer_where_grad(attrs: dict, cond: Any, dy: Any) -> Any:
-    return meta(dy.shape, dy.dtype), meta(dy.shape, dy.dtype)
-
-
-def _where_grad_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    def run(i: list, o: list) -> None:
-        cond, dy = i
-        pick = cond != 0
-        o[0][...] = 0
-        np.copyto(o[0], dy, where=pick)
-        o[1][...] = dy
-        np.copyto(o[1], 0, where=pick)
-
-    return run
-
-
-def _g_where(ctx: Any, dys: list) -> list:
-    cond, x, y = ctx.inputs
-    dx, dy = ctx.op("where_grad", cond, dys[0])
-    return [None, _m.reduce_sum_to(dx, x.shape), _m.reduce_sum_to(dy, y.shape)]
-
-
 SPECS = [
     OpSpec("transpose", _infer_transpose, _transpose_kernel, _g_transpose),
     OpSpec("concat", _infer_concat, _concat_kernel, _g_concat),
@@ -252,8 +211,6 @@ SPECS = [
     OpSpec("constant", _infer_constant, _fill_kernel),
     OpSpec("constant_like", _infer_constant, _fill_kernel, _g_none),
     OpSpec("identity", _infer_same, _copy_kernel, _g_pass),
-    OpSpec("where", _infer_where, _where_kernel, _g_where),
-    OpSpec("where_grad", _infer_where_grad, _where_grad_kernel),
 ]
 
 # ---------------------------------------------------------------- public functions
@@ -280,10 +237,12 @@ def transpose(a: Blob, perm: Sequence[int] | None = None, conjugate: bool = Fals
     ``perm=None`` reverses the axes (OneFlow requires ``perm``; this follows TensorFlow).
 
     Raises:
-        NotImplementedError: ``conjugate=True`` (as in OneFlow).
+        ValueError: ``conjugate=True`` (tideflow, like OneFlow, has no complex dtypes).
     """
     if conjugate:
-        raise NotImplementedError("transpose: conjugate=True is not supported (as in OneFlow)")
+        raise ValueError(f"transpose: conjugate={conjugate!r} is not supported by tideflow "
+                         "(it has no complex dtypes, as in OneFlow); call transpose with "
+                         "conjugate=False, the default")
     rank = len(a.shape)
     perm = range(rank)[::-1] if perm is None else perm
     perm = tuple(int(p) + rank if -rank <= p < 0 else int(p) for p in perm)
@@ -450,25 +409,6 @@ def stack(inputs: Sequence[Blob], axis: int = 0, name: str | None = None) -> Blo
     if len(inputs) == 1:
         return expand_dims(inputs[0], axis, name=name)
     return concat([expand_dims(b, axis) for b in inputs], axis=axis, name=name)
-
-
-def where(condition: Blob, x: Any = None, y: Any = None, name: str | None = None) -> Blob:
-    """Choose ``x`` where ``condition`` (an integer blob) is nonzero, else ``y``.
-
-    The three operands broadcast; ``x`` or ``y`` may be a Python scalar.
-
-    Raises:
-        NotImplementedError: ``x`` and ``y`` are both None (OneFlow's dynamic ``argwhere``).
-        ValueError: exactly one of them is None.
-    """
-    if x is None and y is None:
-        raise NotImplementedError("where(condition) without x and y needs argwhere, whose "
-                                  "output shape is dynamic; tideflow does not support it")
-    if x is None or y is None:
-        raise ValueError("where: pass both x and y, or neither")
-    if is_scalar(x) or is_scalar(y):
-        x, y = _u.as_blobs("where", x, y)
-    return add_op("where", [condition, x, y], {}, name)
 
 
 broadcast_add = _m.add

@@ -1,9 +1,10 @@
-"""Reductions other than sum and mean, and index ops (argmax, top_k, gather, one_hot).
+"""Reductions other than sum and mean, and index ops (argmax, argmin, top_k).
 
 A full reduction gives shape ``(1,)`` (OneFlow has no 0-d blobs). ``reduce_max`` and
 ``reduce_min`` send the gradient to the positions of the extremum, split evenly between
 ties. ``reduce_any``/``reduce_all`` return int8 0/1; ``argmax``, ``argmin`` and ``top_k``
-return int32 indices. Those pass no gradient. ``gather``'s gradient scatter-adds.
+return int32 indices. Those pass no gradient. ``gather`` and ``one_hot`` are in
+:mod:`tideflow.ops.select`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from typing import Any
 import numpy as np
 
 from tideflow import dtypes
-from tideflow.dtypes import as_dtype
 from tideflow.framework.blob import Blob
 from tideflow.framework.build import add_op
 from tideflow.ops._util import check, meta, norm_axes, norm_axis
 from tideflow.ops.math import broadcast_to, multiply, reduce_mean, reduce_sum, subtract
-from tideflow.ops.math_unary import exp, fill_value, sqrt, square
+from tideflow.ops.math_unary import exp, sqrt, square
 from tideflow.plugins.records import OpSpec
 
 
@@ -171,82 +171,6 @@ def _top_k_kernel(attrs: dict, ins: list, outs: list) -> Any:
     return run
 
 
-# ---------------------------------------------------------------- one_hot, gather
-
-
-def _infer_one_hot(attrs: dict, x: Any) -> Any:
-    check(not x.dtype.is_floating, f"indices must be an integer blob; received {x.dtype.name}")
-    check(attrs["depth"] > 0, f"depth must be positive; received {attrs['depth']}")
-    shape = list(x.shape)
-    shape.insert(norm_axis(attrs["axis"], len(shape) + 1), attrs["depth"])
-    return meta(shape, attrs["dtype"])
-
-
-def _one_hot_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    depth, on, off = attrs["depth"], attrs["on_value"], attrs["off_value"]
-    axis = norm_axis(attrs["axis"], len(outs[0].shape))
-
-    def run(i: list, o: list) -> None:
-        idx = i[0]
-        o[0][...] = off
-        hot = np.moveaxis(o[0], axis, -1)  # a view; out-of-range indices stay all-off
-        valid = (idx >= 0) & (idx < depth)
-        hot[(*np.nonzero(valid), idx[valid])] = on
-
-    return run
-
-
-def _infer_gather(attrs: dict, params: Any, indices: Any) -> Any:
-    check(not indices.dtype.is_floating,
-          f"indices must be an integer blob; received {indices.dtype.name}")
-    axis = norm_axis(attrs["axis"], len(params.shape))
-    return meta(params.shape[:axis] + indices.shape + params.shape[axis + 1:], params.dtype)
-
-
-def _gather_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    axis = norm_axis(attrs["axis"], len(ins[0].shape))
-    n = ins[0].shape[axis]
-    mask_shape = (1,) * axis + ins[1].shape + (1,) * (len(ins[0].shape) - axis - 1)
-
-    def run(i: list, o: list) -> None:
-        params, idx = i
-        np.take(params, idx, axis=axis, out=o[0], mode="clip")
-        invalid = (idx < 0) | (idx >= n)
-        if invalid.any():  # OneFlow writes zeros for out-of-range indices
-            np.copyto(o[0], 0, where=invalid.reshape(mask_shape))
-
-    return run
-
-
-def _infer_gather_grad(attrs: dict, dy: Any, indices: Any) -> Any:
-    return meta(attrs["shape"], dy.dtype)
-
-
-def _gather_grad_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    axis, shape = attrs["axis"], tuple(attrs["shape"])
-    n, pre, post = shape[axis], shape[:axis], shape[axis + 1:]
-
-    def run(i: list, o: list) -> None:
-        dy, idx = i
-        o[0][...] = 0
-        flat = idx.reshape(-1)
-        rows = np.moveaxis(dy.reshape((*pre, flat.size, *post)), axis, 0)
-        valid = (flat >= 0) & (flat < n)
-        np.add.at(np.moveaxis(o[0], axis, 0), flat[valid], rows[valid])
-
-    return run
-
-
-def _g_gather(ctx: Any, dys: list) -> list:
-    params, indices = ctx.inputs
-    axis = norm_axis(ctx.attrs["axis"], len(params.shape))
-    return [ctx.op("gather_grad", dys[0], indices, axis=axis, shape=params.shape), None]
-
-
-def _g_gather_grad(ctx: Any, dys: list) -> list:
-    return [ctx.op("gather", dys[0], ctx.inputs[1], axis=ctx.attrs["axis"]), None]
-
-
 SPECS = [
     OpSpec("reduce_max", _infer_reduce, _reduce_kernel(np.max), _g_extremum),
     OpSpec("reduce_min", _infer_reduce, _reduce_kernel(np.min), _g_extremum),
@@ -259,9 +183,6 @@ SPECS = [
     OpSpec("argmax", _infer_arg, _arg_kernel(np.argmax), _g_none),
     OpSpec("argmin", _infer_arg, _arg_kernel(np.argmin), _g_none),
     OpSpec("top_k", _infer_top_k, _top_k_kernel, _g_none),
-    OpSpec("one_hot", _infer_one_hot, _one_hot_kernel, _g_none),
-    OpSpec("gather", _infer_gather, _gather_kernel, _g_gather),
-    OpSpec("gather_grad", _infer_gather_grad, _gather_grad_kernel, _g_gather_grad),
 ]
 
 # ---------------------------------------------------------------- public functions
@@ -357,36 +278,6 @@ def top_k(input: Blob, k: int = 1, sorted: bool = True,  # noqa: A002
     return add_op("top_k", [input], {"k": int(k), "sorted": bool(sorted)}, name)
 
 
-def one_hot(indices: Blob, depth: int, on_value: Any = 1, off_value: Any = 0, axis: int = -1,
-            dtype: Any = None, name: str | None = None) -> Blob:
-    """One-hot encode integer ``indices`` along a new axis ``axis`` of size ``depth``.
-
-    ``dtype`` defaults to float32. Out-of-range indices give all-``off_value`` rows
-    (OneFlow's kernels abort on them).
-    """
-    dtype = dtypes.float32 if dtype is None else as_dtype(dtype)
-    attrs = {"depth": int(depth), "axis": int(axis), "dtype": dtype,
-             "on_value": fill_value("one_hot", on_value, dtype),
-             "off_value": fill_value("one_hot", off_value, dtype)}
-    return add_op("one_hot", [indices], attrs, name)
-
-
-def gather(params: Blob, indices: Blob, validate_indices: Any = None, axis: int | None = None,
-           batch_dims: int = 0, name: str | None = None) -> Blob:
-    """Pick slices of ``params`` along ``axis`` (default 0) at integer ``indices``.
-
-    The result has shape ``params.shape[:axis] + indices.shape + params.shape[axis+1:]``.
-    Out-of-range indices give zeros, as OneFlow's kernels do. The gradient scatter-adds.
-
-    Raises:
-        NotImplementedError: ``batch_dims > 0``.
-    """
-    if batch_dims:
-        raise NotImplementedError("gather: batch_dims > 0 (batch_gather) is not supported")
-    return add_op("gather", [params, indices], {"axis": int(axis or 0)}, name)
-
-
-# gather and one_hot are top-level names (flow.gather); ops/array.py re-exports them
 __all__ = [
     "argmax", "argmin", "reduce_all", "reduce_any", "reduce_euclidean_norm",
     "reduce_logsumexp", "reduce_max", "reduce_min", "reduce_prod", "reduce_std",

@@ -24,10 +24,17 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     from tideflow.plugins.registry import get_registry
 
+    from tideflow.errors import UnknownAttributeError, UnknownNameError
+
     registry = get_registry()
-    if name in registry.schedulers:
-        return registry.scheduler_class(name)
-    return registry.optimizer_class(name)
+    try:
+        if name in registry.schedulers:
+            return registry.scheduler_class(name)
+        return registry.optimizer_class(name)
+    except UnknownAttributeError:
+        raise
+    except UnknownNameError as exc:
+        raise UnknownAttributeError(str(exc)) from exc
 
 
 def __dir__() -> list[str]:
