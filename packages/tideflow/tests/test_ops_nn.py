@@ -160,6 +160,7 @@ def test_conv2d_shape_errors_name_op_and_shapes():
     ({"strides": (1, 2, 3)}, "strides"),
     ({"dilations": -1}, "dilations"),
     ({"groups": 0}, "groups"),
+    ({"data_format": "CHWN"}, "data_format"),
 ])
 def test_conv2d_argument_errors(kwargs, match):
     args = {"strides": 1, "padding": "SAME", **kwargs}
@@ -259,6 +260,12 @@ def test_pool_errors():
         run_graph(lambda a: pool.avg_pool2d(a, 5, 1, "VALID"), [np.zeros((1, 1, 4, 4))])
     with pytest.raises(ValueError, match="ksize"):
         run_graph(lambda a: pool.max_pool2d(a, 0, 1, "VALID"), [np.zeros((1, 1, 4, 4))])
+    with pytest.raises(ValueError, match="data_format"):
+        run_graph(lambda a: pool.avg_pool2d(a, 2, 2, "VALID", "HWCN"), [np.zeros((1, 1, 4, 4))])
+    with pytest.raises(NotImplementedError):
+        pool.max_pool1d(None, 2, 2, "VALID")
+    with pytest.raises(NotImplementedError):
+        pool.avg_pool1d(None, 2, 2, "VALID")
 
 
 # ---------------------------------------------------------------- activations

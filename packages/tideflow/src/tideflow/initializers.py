@@ -23,6 +23,7 @@ Choices where OneFlow has two behaviours (documented, deliberate):
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +119,7 @@ def _truncated(mean: float, std: float, n: int, rng: np.random.Generator) -> np.
 
 
 @dataclass(frozen=True)
-class Initializer:
+class Initializer(ABC):
     """Base class: an immutable description of how a variable's initial values are drawn."""
 
     def generate(self, shape: tuple[int, ...], dtype: np.dtype | DType,
@@ -146,8 +147,9 @@ class Initializer:
         flat = self._draw(shape, n, rng) if n else np.empty(0)
         return np.asarray(flat).reshape(shape).astype(np_dtype, order="C")
 
+    @abstractmethod
     def _draw(self, shape: tuple[int, ...], n: int, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError
+        """Return ``n`` values (any shape that reshapes to ``shape``) from ``rng``."""
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,14 @@ def channels_last(data_format: str | None) -> bool:
     return data_format is not None and not str(data_format).upper().startswith("NC")
 
 
+def check_format(func: str, data_format: Any, allowed: Sequence[str]) -> bool:
+    """Validate ``data_format`` (case-insensitive) and return whether it is channels-last."""
+    if not isinstance(data_format, str) or data_format.upper() not in allowed:
+        raise ValueError(f"{func}: data_format must be one of {', '.join(allowed)}; received "
+                         f"data_format={data_format!r}")
+    return channels_last(data_format)
+
+
 def int_pair(func: str, what: str, value: Any) -> tuple[int, int]:
     """Normalize an int or a pair of ints to a pair of positive ints, or raise naming it."""
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
@@ -381,7 +389,7 @@ def conv2d(input: Blob, filters: Blob, strides: Any, padding: Any,  # noqa: A002
             shapes that do not fit (a ShapeError naming the op and the shapes).
     """
     func = "conv2d"
-    nhwc = channels_last(data_format)
+    nhwc = check_format(func, data_format, ("NCHW", "NHWC"))
     st = int_pair(func, "strides", strides)
     dil = int_pair(func, "dilations", 1 if dilations is None else dilations)
     if not isinstance(groups, int | np.integer) or isinstance(groups, bool) or groups < 1:

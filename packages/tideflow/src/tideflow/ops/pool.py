@@ -23,10 +23,10 @@ from tideflow import dtypes
 from tideflow.framework.blob import Blob
 from tideflow.framework.build import add_op
 from tideflow.ops._util import check, meta
-from tideflow.ops.conv import channels_last, int_pair, resolve_padding, window_out
+from tideflow.ops.conv import check_format, int_pair, resolve_padding, window_out
 from tideflow.plugins.records import OpSpec
 
-__all__ = ["avg_pool2d", "max_pool2d"]
+__all__ = ["avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d"]
 
 
 class _Geom:
@@ -223,7 +223,7 @@ SPECS = [
 
 def _pool(func: str, input: Blob, ksize: Any, strides: Any, padding: Any,  # noqa: A002
           data_format: str, ceil_mode: bool, name: str | None) -> Any:
-    nhwc = channels_last(data_format)
+    nhwc = check_format(func, data_format, ("NCHW", "NHWC", "NCHW_VECT_C"))
     k = int_pair(func, "ksize", ksize)
     st = int_pair(func, "strides", strides)
     check(len(input.shape) == 4, f"{func}: input must be rank 4; received {input.shape}")
@@ -262,3 +262,23 @@ def avg_pool2d(input: Blob, ksize: Any, strides: Any, padding: Any,  # noqa: A00
     Arguments are those of :func:`max_pool2d`.
     """
     return _pool("avg_pool2d", input, ksize, strides, padding, data_format, ceil_mode, name)
+
+
+def max_pool1d(*args: Any, **kwargs: Any) -> Blob:
+    """Not implemented, as in OneFlow's legacy API.
+
+    Raises:
+        NotImplementedError: always.
+    """
+    raise NotImplementedError("max_pool1d is not implemented (as in OneFlow); use "
+                              "max_pool2d on an (N, C, 1, W) blob")
+
+
+def avg_pool1d(*args: Any, **kwargs: Any) -> Blob:
+    """Not implemented, as in OneFlow's legacy API.
+
+    Raises:
+        NotImplementedError: always.
+    """
+    raise NotImplementedError("avg_pool1d is not implemented (as in OneFlow); use "
+                              "avg_pool2d on an (N, C, 1, W) blob")
