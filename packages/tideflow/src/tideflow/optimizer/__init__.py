@@ -22,9 +22,8 @@ __all__ = ["LrScheduler", "Optimizer", "grad_clipping", "loss_scale", "update_op
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
-    from tideflow.plugins.registry import get_registry
-
     from tideflow.errors import UnknownAttributeError, UnknownNameError
+    from tideflow.plugins.registry import get_registry
 
     registry = get_registry()
     try:
