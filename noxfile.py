@@ -19,6 +19,8 @@ CORE = "packages/tideflow"
 OPTIMIZERS = ["plugins/tideflow-optim-sgd"]
 BACKEND_PLUGINS: dict[str, list[str]] = {"numpy": []}
 TEST_DEPS = ["pytest>=8", "tqdm"]
+#: PyTorch CPU, the parity yardstick (pinned: the CPU build; an unpinned torch is a CUDA build).
+TORCH = "torch==2.13.0"
 
 
 def _install(session: nox.Session, *paths: str) -> None:
@@ -34,6 +36,7 @@ def _install(session: nox.Session, *paths: str) -> None:
 def tests(session: nox.Session, backend: str) -> None:
     """Run every test (core, plugins, cross-package) on one backend."""
     _install(session, CORE, *OPTIMIZERS, *BACKEND_PLUGINS[backend])
+    session.install(TORCH)
     env = {"TIDEFLOW_TEST_BACKENDS": backend, "TIDEFLOW_CPU_BACKEND": backend}
     session.run("pytest", "-q", f"{CORE}/tests", *[f"{p}/tests" for p in OPTIMIZERS],
                 "tests", *session.posargs, env=env)
@@ -43,6 +46,7 @@ def tests(session: nox.Session, backend: str) -> None:
 def core(session: nox.Session) -> None:
     """Run the core's tests with no plugin installed or loaded."""
     _install(session, CORE)
+    session.install(TORCH)
     session.run("pytest", "-q", f"{CORE}/tests", *session.posargs,
                 env={"TIDEFLOW_PLUGINS": "", "TIDEFLOW_TEST_BACKENDS": "numpy"})
 

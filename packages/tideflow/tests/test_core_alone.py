@@ -59,3 +59,10 @@ def test_missing_optimizer_names_its_distribution(monkeypatch):
     finally:
         monkeypatch.delenv("TIDEFLOW_PLUGINS")
         refresh()
+
+
+def test_oneflow_v05_import_path():
+    from tideflow.compatible import single_client as sc
+    from tideflow.compatible.single_client import typing as sc_tp
+
+    assert sc is flow and sc_tp is tp

@@ -48,6 +48,10 @@ class BackendUnavailableError(TideflowError, RuntimeError):
     """A backend was requested explicitly but cannot run here."""
 
 
+class UnsupportedError(TideflowError, NotImplementedError):
+    """A OneFlow API that tideflow (like OneFlow itself, for some) does not provide."""
+
+
 class HyperparameterError(TideflowError, ValueError):
     """An optimizer or scheduler hyperparameter is out of range or of the wrong type."""
 

@@ -135,11 +135,13 @@ def _softmax_grad_kernel(attrs: dict, ins: list, outs: list) -> Any:
 
 def _log_softmax_kernel(attrs: dict, ins: list, outs: list) -> Any:
     axis = norm_axis(attrs["axis"], len(ins[0].shape))
+    tmp = np.empty(ins[0].shape, outs[0].dtype.np_dtype)
 
     def run(i: list, o: list) -> None:
         y = o[0]
         np.subtract(i[0], i[0].max(axis=axis, keepdims=True), out=y)
-        y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
+        np.exp(y, out=tmp)
+        y -= np.log(tmp.sum(axis=axis, keepdims=True))
 
     return run
 

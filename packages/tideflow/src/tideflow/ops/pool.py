@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from tideflow import dtypes
+from tideflow.errors import UnsupportedError
 from tideflow.framework.blob import Blob
 from tideflow.framework.build import add_op
 from tideflow.ops._util import check, meta
@@ -268,9 +269,9 @@ def max_pool1d(*args: Any, **kwargs: Any) -> Blob:
     """Not implemented, as in OneFlow's legacy API.
 
     Raises:
-        NotImplementedError: always.
+        UnsupportedError: always (a NotImplementedError).
     """
-    raise NotImplementedError("max_pool1d is not implemented (as in OneFlow); use "
+    raise UnsupportedError("max_pool1d is not implemented (as in OneFlow); use "
                               "max_pool2d on an (N, C, 1, W) blob")
 
 
@@ -278,7 +279,7 @@ def avg_pool1d(*args: Any, **kwargs: Any) -> Blob:
     """Not implemented, as in OneFlow's legacy API.
 
     Raises:
-        NotImplementedError: always.
+        UnsupportedError: always (a NotImplementedError).
     """
-    raise NotImplementedError("avg_pool1d is not implemented (as in OneFlow); use "
+    raise UnsupportedError("avg_pool1d is not implemented (as in OneFlow); use "
                               "avg_pool2d on an (N, C, 1, W) blob")
