@@ -117,7 +117,8 @@ def test_l1_l2_regularize_and_global_norm_clip_forward():
     a, b = r(3), r(2, 2)
     norm = np.sqrt((a**2).sum() + (b**2).sum())
     for c in (0.5 * norm, 2 * norm):
-        outs = run_graph(lambda x, y: add_op("clip_by_global_norm", [x, y], {"clip_norm": c}),
+        outs = run_graph(lambda x, y, c=c: add_op("clip_by_global_norm", [x, y],
+                                                  {"clip_norm": c}),
                          [a, b])
         f = c / max(norm, c)
         np.testing.assert_allclose(outs[0], a * f, rtol=1e-12)
