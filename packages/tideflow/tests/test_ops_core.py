@@ -128,3 +128,15 @@ def test_l1_l2_regularize_and_global_norm_clip_forward():
 def test_dtype_mismatch_is_an_error_not_a_cast():
     with pytest.raises(flow.errors.ShapeError, match="dtypes differ: float64 and float32"):
         run_graph(lambda a, b: a + b, [np.ones(2), np.ones(2, np.float32)])
+
+
+def test_split_gradient_including_unused_parts():
+    x = r(2, 7)
+
+    def first_two(b):
+        a, _, c = add_op("split", [b], {"axis": 1, "sizes": (2, 1, 4)})
+        return a * 2.0 + flow.math.reduce_sum(c, axis=1, keepdims=True)
+
+    (out,) = run_graph(first_two, [x])
+    np.testing.assert_allclose(out, x[:, :2] * 2 + x[:, 3:].sum(1, keepdims=True), rtol=1e-12)
+    check_grad(first_two, [x])
