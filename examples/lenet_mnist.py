@@ -39,7 +39,7 @@ def lenet(data: tp.Numpy, train: bool = False) -> tp.Numpy:
     return flow.layers.dense(hidden, 10, kernel_initializer=initializer, name="dense2")
 
 
-def make_jobs(steps_per_epoch: int):
+def make_jobs(steps_per_epoch: int, base_lr: float = 0.01, warmup: int = 0):
     """Define the train and eval jobs (before the first call, as OneFlow requires)."""
 
     @flow.global_function(type="train")
@@ -51,7 +51,9 @@ def make_jobs(steps_per_epoch: int):
             logits = lenet(images, train=True)
             loss = flow.nn.sparse_softmax_cross_entropy_with_logits(
                 labels, logits, name="softmax_loss")
-        lr = flow.optimizer.PiecewiseScalingScheduler(0.01, [2 * steps_per_epoch], 0.1)
+        lr = flow.optimizer.PiecewiseScalingScheduler(
+            base_lr, [2 * steps_per_epoch], 0.1,
+            warmup=flow.optimizer.warmup.linear(warmup, 0.1) if warmup else None)
         flow.optimizer.SGD(lr, momentum=0.9).minimize(loss)
         return loss
 
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0, help="train batches per epoch (0: all)")
+    parser.add_argument("--lr", type=float, default=0.01, help="base learning rate")
+    parser.add_argument("--warmup", type=int, default=0, help="linear warmup steps")
     args = parser.parse_args(argv)
     np.random.seed(args.seed)
     (train_images, train_labels), (test_images, test_labels) = flow.data.load_mnist(
@@ -77,7 +81,7 @@ def main(argv: list[str] | None = None) -> float:
     x = train_images.reshape(-1, 1, 28, 28)
     y = train_labels.reshape(-1)
     steps = len(train_images) if not args.limit else args.limit
-    train_job, eval_job = make_jobs(steps)
+    train_job, eval_job = make_jobs(steps, args.lr, args.warmup)
     try:
         from tqdm import tqdm
     except ImportError:  # the bar is optional

@@ -160,3 +160,29 @@ def test_weight_decay_filters():
     with pytest.raises(HyperparameterError, match="at most one"):
         flow.optimizer.SGDW(lr, weight_decay=0.5, weight_decay_includes="a",
                             weight_decay_excludes="b")
+
+
+def test_parameters_and_gradients_live_in_flat_buffers(masks):
+    @flow.global_function(type="train")
+    def train(x: tp.Numpy.Placeholder((4,))) -> tp.Numpy:
+        a = flow.get_variable("a", shape=(2, 2), initializer=flow.ones_initializer())
+        b = flow.get_variable("b", shape=(3,), initializer=flow.ones_initializer())
+        loss = flow.math.reduce_sum(flow.reshape(a, (4,)) * x) + flow.math.reduce_sum(b * 3.0)
+        flow.optimizer.SGD(flow.optimizer.PiecewiseConstantScheduler([], [0.5]),
+                           momentum=0.9).minimize(loss)
+        return loss
+
+    x = masks[0].astype(np.float32)
+    train(x)
+    sess = flow.session.default_session()
+    store = sess.variables
+    flat = store.flat[("param", "float32")]
+    assert np.shares_memory(flat, store.arrays["a"]) and np.shares_memory(flat, store.arrays["b"])
+    slots = store.flat[("slot:momentum", "float32")]
+    assert np.shares_memory(slots, store.arrays["a-momentum"])
+    grads = sess.compiled["train"].flat_grads["float32"]
+    start_a, _ = store.offsets["a"]
+    start_b, _ = store.offsets["b"]
+    np.testing.assert_allclose(grads[start_a:start_a + 4], x, rtol=1e-6)
+    np.testing.assert_allclose(grads[start_b:start_b + 3], [3.0, 3.0, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(flat[start_b:start_b + 3], 1 - 0.5 * 3.0, rtol=1e-6)

@@ -46,12 +46,22 @@ class Param:
 
 @dataclass
 class CompiledJob:
-    """A built job: its plan, how to feed it, and how to convert its results."""
+    """A built job: its plan, how to feed it, and how to convert its results.
+
+    Attributes:
+        plan: the flat plan.
+        params: the job's parameters (placeholder classes).
+        recipe: how fetched buffers become the annotated result.
+        watches: (value id, handler) pairs called after each run.
+        flat_grads: dtype name -> flat gradient buffer laid out like the session's flat
+            parameter buffer of that dtype (train jobs; each variable's gradient is a view).
+    """
 
     plan: Plan
     params: list[Param]
     recipe: Any
     watches: list[tuple[int, Callable[..., Any]]] = field(default_factory=list)
+    flat_grads: dict[str, Any] = field(default_factory=dict)
 
 
 class JobFunction:
@@ -277,7 +287,26 @@ def compile_all(session: _session.Session) -> dict[str, CompiledJob]:
         graph = t.ctx.graph
         bound = {n.outputs[0]: session.variables.arrays[n.attrs["var_name"]]
                  for n in graph.nodes if n.type == "variable"}
+        flat_grads = _bind_flat_grads(session, t.ctx.extras.get("grad_values", {}), bound)
         keep = {v for v, _ in t.watches}
         plan = lower(graph, backends, bound, t.fetch, t.feed, keep)
-        compiled[t.job.name] = CompiledJob(plan, t.job.params, t.recipe, t.watches)
+        compiled[t.job.name] = CompiledJob(plan, t.job.params, t.recipe, t.watches, flat_grads)
     return compiled
+
+
+def _bind_flat_grads(session: _session.Session, grad_values: dict[str, int],
+                     bound: dict[int, Any]) -> dict[str, Any]:
+    """Give each variable's final gradient a view of a flat buffer shaped like its params."""
+    store = session.variables
+    flats: dict[str, Any] = {}
+    for name, value in grad_values.items():
+        info = store.infos[name]
+        key = (info.group, info.dtype.name)
+        if info.group != "param" or key not in store.flat or value in bound:
+            continue
+        flat = flats.get(info.dtype.name)
+        if flat is None:
+            flat = flats[info.dtype.name] = np.zeros_like(store.flat[key])
+        start, n = store.offsets[name]
+        bound[value] = flat[start:start + n].reshape(info.shape)
+    return flats

@@ -48,7 +48,8 @@ def lower(
     Args:
         graph: the traced graph (after all passes).
         backends: device tag -> backend.
-        bound: value id -> existing buffer (variables, and any caller-owned storage).
+        bound: value id -> existing buffer: variables, and caller-owned storage for op
+            outputs (each variable's final gradient is a view of a flat gradient buffer).
         fetch: value ids whose buffers are read after a run.
         feed: value ids of placeholders, in argument order.
         keep: further value ids that must keep their own buffers (watched values).
@@ -82,7 +83,8 @@ def lower(
         ins = [buffers[v] for v in node.inputs]
         outs = []
         for v in node.outputs:
-            buffers[v] = alloc(v, backend)
+            if v not in buffers:  # caller-bound outputs (flat gradient views) stay bound
+                buffers[v] = alloc(v, backend)
             outs.append(buffers[v])
         in_metas = [graph.metas[v] for v in node.inputs]
         out_metas = [graph.metas[v] for v in node.outputs]

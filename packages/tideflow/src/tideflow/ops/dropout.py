@@ -2,7 +2,7 @@
 
 The ``dropout`` op has two outputs: ``y = x * mask / (1 - rate)`` and the ``uint8`` keep
 mask (1 = kept), which the gradient op reuses: ``dx = dy * mask / (1 - rate)``. Its kernel
-owns a ``numpy.random.Generator`` created once from ``seed`` (fresh entropy when None), so
+owns a ``numpy.random.Generator`` created once from ``seed`` (drawn from NumPy's global generator when None), so
 every run draws a new mask; an element is kept iff its uniform draw ``u >= rate``.
 """
 
@@ -106,6 +106,9 @@ def dropout(x: Blob, rate: float, noise_shape: Sequence[int] | None = None,
                              f"noise_shape={noise_shape!r}") from None
     if not current().trainable or rate == 0:
         return x
-    attrs = {"rate": float(rate), "seed": None if seed is None else int(seed),
+    # Without a seed, draw one from NumPy's global generator (as variables do), so
+    # np.random.seed(...) before the first job call makes dropout masks repeatable.
+    seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
+    attrs = {"rate": float(rate), "seed": seed,
              "noise_shape": noise_shape}
     return add_op("dropout", [x], attrs, name)[0]

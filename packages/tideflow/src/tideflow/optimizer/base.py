@@ -204,6 +204,7 @@ class Optimizer:
                                group=f"slot:{suffix}")
                 for suffix, init in self.slot_defaults().items()
             ]
+            ctx.extras.setdefault("grad_values", {})[name] = grad.value
             attrs = {**hyper, "weight_decay": self.weight_decay_for(name)}
             build.add_op(self.update_op_for(name), [var, grad, *slots, lr, step], attrs,
                          name=f"{name}_optimizer")
