@@ -3,7 +3,8 @@
 The ``dropout`` op has two outputs: ``y = x * mask / (1 - rate)`` and the ``uint8`` keep
 mask (1 = kept), which the gradient op reuses: ``dx = dy * mask / (1 - rate)``. Its kernel
 owns a ``numpy.random.Generator`` created once from ``seed`` (drawn from NumPy's global
-generator when None), so every run draws a new mask; an element is kept iff its uniform draw ``u >= rate``.
+generator when None), so every run draws a new mask; an element is kept iff its uniform
+draw ``u >= rate``.
 """
 
 from __future__ import annotations
