@@ -325,3 +325,19 @@ def test_train_job_without_optimizer():
 
     with pytest.raises(JobDefinitionError, match="no optimizer was given"):
         t(np.ones(2, np.float32))
+
+
+def test_mirrored_view_takes_and_returns_per_device_lists():
+    cfg = flow.function_config()
+    cfg.default_logical_view(flow.scope.mirrored_view())
+
+    @flow.global_function(function_config=cfg)
+    def m(x: tp.ListNumpy.Placeholder((2, 2))) -> tp.ListNumpy:
+        assert flow.scope.mirrored_view_enabled()
+        return flow.math.relu(x)
+
+    out = m([np.array([[-1, 2], [3, -4]], np.float32)])
+    assert isinstance(out, list) and len(out) == 1
+    np.testing.assert_array_equal(out[0], [[0, 2], [3, 0]])
+    with pytest.raises(FeedError, match="one array per device"):
+        m(np.zeros((2, 2), np.float32))
