@@ -186,3 +186,26 @@ def test_parameters_and_gradients_live_in_flat_buffers(masks):
     np.testing.assert_allclose(grads[start_a:start_a + 4], x, rtol=1e-6)
     np.testing.assert_allclose(grads[start_b:start_b + 3], [3.0, 3.0, 3.0], rtol=1e-6)
     np.testing.assert_allclose(flat[start_b:start_b + 3], 1 - 0.5 * 3.0, rtol=1e-6)
+
+
+def test_calls_from_several_threads_run_one_at_a_time():
+    import threading
+
+    @flow.global_function(type="train")
+    def train(x: tp.Numpy.Placeholder((3,))) -> tp.Numpy:
+        w = flow.get_variable("w", shape=(3,), initializer=flow.zeros_initializer())
+        loss = flow.math.reduce_sum(w * x)
+        flow.optimizer.SGD(flow.optimizer.PiecewiseConstantScheduler([], [0.01]),
+                           momentum=0).minimize(loss)
+        return loss
+
+    x = np.array([1.0, 2.0, -1.0], np.float32)
+    train(x)
+    threads = [threading.Thread(target=lambda: [train(x) for _ in range(50)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    v = flow.get_all_variables()
+    assert v["System-Train-TrainStep-train"].numpy()[0] == 201
+    np.testing.assert_allclose(v["w"].numpy(), -201 * 0.01 * x, rtol=1e-4)

@@ -92,12 +92,14 @@ class JobFunction:
                 f"job '{self.name}' belongs to a session cleared by "
                 "flow.clear_default_session(); decorate it again after clearing"
             )
-        compiled = self.session.try_init().compiled[self.name]
-        _feed(self.name, compiled, args)
-        compiled.plan.run()
-        for value, handler in compiled.watches:
-            handler(compiled.plan.watched[value])
-        out = results.rebuild(compiled.recipe, [np.array(b) for b in compiled.plan.fetches])
+        with self.session.lock:  # one step at a time: jobs share variables and buffers
+            compiled = self.session.try_init().compiled[self.name]
+            _feed(self.name, compiled, args)
+            compiled.plan.run()
+            for value, handler in compiled.watches:
+                handler(compiled.plan.watched[value])
+            fetched = [np.array(b) for b in compiled.plan.fetches]
+        out = results.rebuild(compiled.recipe, fetched)
         ann = self.return_annotation
         if _t.get_origin(ann) is tp.Callback:
             return lambda callback: callback(out)

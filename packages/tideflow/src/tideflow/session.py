@@ -9,7 +9,7 @@ open and unchanged, so nothing is half-registered.
 from __future__ import annotations
 
 import atexit
-import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -44,6 +44,7 @@ class Session:
         self.variables = VariableStore()
         self.compiled: dict[str, CompiledJob] = {}
         self.backends: dict[str, Backend] = {}
+        self.lock = threading.RLock()
 
     @property
     def running(self) -> bool:
@@ -113,10 +114,6 @@ def clear_default_session() -> None:
 def sync_default_session() -> None:
     """Block until every launched job and its callbacks have finished."""
     _default.sync()
-
-
-def _env_backend(device: str) -> str | None:
-    return os.environ.get(f"TIDEFLOW_{device.upper()}_BACKEND") or None
 
 
 def config_frozen(what: str) -> bool:

@@ -84,5 +84,6 @@ def load_variables(value_dict: Mapping[str, Any], ignore_mismatch: bool = True) 
                 f"received {dtype.name}{list(arr.shape)} (no variable was changed)"
             )
         staged.append((sess.variables.arrays[name], arr))
-    for target, arr in staged:
-        target[...] = arr
+    with sess.lock:
+        for target, arr in staged:
+            target[...] = arr
