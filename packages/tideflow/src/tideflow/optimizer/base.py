@@ -140,6 +140,13 @@ class Optimizer:
         """Slot suffix -> initial value (``{"momentum": 0.0}``); none by default."""
         return {}
 
+    def slot_shape(self, suffix: str, var_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of slot ``suffix`` for a variable of ``var_shape`` (default: the same).
+
+        A family with per-variable scalar state (LAMB's ``beta1_t``) returns ``(1,)``.
+        """
+        return var_shape
+
     def hyperparams(self) -> dict[str, Any]:
         """Attributes passed to the update op (besides ``weight_decay``)."""
         return {}
@@ -199,9 +206,9 @@ class Optimizer:
         hyper = self.hyperparams()
         for name, var, grad in items:
             slots = [
-                declare_in_job(f"{name}-{suffix}", var.shape, var.dtype,
-                               constant_initializer(init, var.dtype), trainable=False, seed=0,
-                               group=f"slot:{suffix}")
+                declare_in_job(f"{name}-{suffix}", self.slot_shape(suffix, var.shape),
+                               var.dtype, constant_initializer(init, var.dtype),
+                               trainable=False, seed=0, group=f"slot:{suffix}")
                 for suffix, init in self.slot_defaults().items()
             ]
             ctx.extras.setdefault("grad_values", {})[name] = grad.value

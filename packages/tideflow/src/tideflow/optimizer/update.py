@@ -2,8 +2,11 @@
 
 A family writes ``update(param, grad, slots, lr, step, hyper) -> (param, slots)`` once, as
 a pure function over arrays, and turns it into an op with :func:`update_op_spec`. The op's
-inputs are ``(param, grad, *slots, lr, step)``; it writes the new parameter and slots in
-place and has no outputs.
+inputs are ``(param, grad, *slots, lr, step)`` (a slot has the variable's shape, or ``(1,)``
+for per-variable scalar state); it writes the new parameter and slots in place and has no
+outputs. ``lr`` is a Python float (the scheduled rate), ``step`` the train step read before
+the increment (0 at the first update), ``hyper`` the op's attributes (the optimizer's
+``hyperparams()`` plus ``weight_decay``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ def _infer(num_slots: int) -> Callable[..., tuple[()]]:
         check(grad.shape == param.shape,
               f"gradient shape {grad.shape} differs from the variable's {param.shape}")
         for s in rest[:num_slots]:
-            check(s.shape == param.shape, f"slot shape {s.shape} differs from {param.shape}")
+            check(s.shape in (param.shape, (1,)),
+                  f"slot shape {s.shape} is neither the variable's {param.shape} nor (1,)")
         return ()
 
     return infer
