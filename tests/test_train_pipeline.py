@@ -209,3 +209,52 @@ def test_calls_from_several_threads_run_one_at_a_time():
     v = flow.get_all_variables()
     assert v["System-Train-TrainStep-train"].numpy()[0] == 201
     np.testing.assert_allclose(v["w"].numpy(), -201 * 0.01 * x, rtol=1e-4)
+
+
+def test_combined_optimizer_updates_disjoint_sets_with_their_own_rates(masks):
+    @flow.global_function(type="train")
+    def train(x: tp.Numpy.Placeholder((4,))) -> tp.Numpy:
+        a = flow.get_variable("a", shape=(4,), initializer=flow.zeros_initializer())
+        b = flow.get_variable("b", shape=(4,), initializer=flow.zeros_initializer())
+        loss = flow.math.reduce_sum(a * x) + flow.math.reduce_sum(b * x * 2.0)
+        flow.optimizer.CombinedOptimizer([
+            flow.optimizer.SGD(flow.optimizer.PiecewiseConstantScheduler([], [0.1]),
+                               momentum=0, variables=["a"]),
+            flow.optimizer.SGD(flow.optimizer.PiecewiseConstantScheduler([0], [0.5, 0.2]),
+                               momentum=0.9, variables=["b"],
+                               grad_clipping=flow.optimizer.grad_clipping.by_global_norm(1.0)),
+        ], loss_scale_factor=8.0).minimize(loss)
+        return loss
+
+    a, b, u = np.zeros(4), np.zeros(4), np.zeros(4)
+    for step, m in enumerate(masks):
+        train(m.astype(np.float32))
+        a = a - 0.1 * m
+        g = 2 * m * 1.0 / max(np.linalg.norm(2 * m), 1.0)
+        u = 0.9 * u - (0.5 if step == 0 else 0.2) * g
+        b = b + u
+    v = flow.get_all_variables()
+    np.testing.assert_allclose(v["a"].numpy(), a, rtol=1e-5)
+    np.testing.assert_allclose(v["b"].numpy(), b, rtol=1e-5)
+    assert "a-momentum" not in v and "b-momentum" in v
+
+
+def test_combined_optimizer_validation_and_overlap():
+    lr = flow.optimizer.PiecewiseConstantScheduler([], [0.1])
+    with pytest.raises(HyperparameterError, match="cannot be nested"):
+        flow.optimizer.CombinedOptimizer(
+            [flow.optimizer.CombinedOptimizer([flow.optimizer.SGD(lr)])])
+    with pytest.raises(HyperparameterError, match="without their own loss_scale"):
+        flow.optimizer.CombinedOptimizer([flow.optimizer.SGD(lr, loss_scale_factor=2.0)])
+
+    @flow.global_function(type="train")
+    def train(x: tp.Numpy.Placeholder((2,))) -> tp.Numpy:
+        a = flow.get_variable("a", shape=(2,), initializer=flow.zeros_initializer())
+        loss = flow.math.reduce_sum(a * x)
+        flow.optimizer.CombinedOptimizer([flow.optimizer.SGD(lr, variables=["a"]),
+                                          flow.optimizer.SGD(lr, variables=["a"])]
+                                         ).minimize(loss)
+        return loss
+
+    with pytest.raises(flow.errors.JobDefinitionError, match="updated by two optimizers"):
+        train(np.ones(2, np.float32))

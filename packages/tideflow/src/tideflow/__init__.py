@@ -17,6 +17,7 @@ from tideflow import (
     env,
     initializers,
     layers,
+    losses,
     math,
     nn,
     optimizer,
@@ -43,6 +44,7 @@ from tideflow.job import global_function
 from tideflow.ops.array import *  # noqa: F403
 from tideflow.ops.linalg import matmul
 from tideflow.session import clear_default_session, sync_default_session
+from tideflow.typing import FixedTensorDef, MirroredTensorDef
 from tideflow.variable_io import get_all_variables, load_variables
 from tideflow.variables import get_variable
 from tideflow.watch import watch, watch_diff
@@ -83,11 +85,12 @@ def enable_eager_execution(val: bool = True) -> None:
 
 
 __all__ = [
-    "ExecutionConfig", "FunctionConfig", "TideflowError", "char", "clear_default_session",
-    "config", "current_global_function_desc", "data", "distribute", "double", "dtypes",
-    "enable_eager_execution", "env", "float", "float16", "float32", "float64",
-    "function_config", "get_all_variables", "get_variable", "load_variables",
-    "global_function", "initializers", "int8", "int32", "int64", "layers", "math", "matmul",
-    "name_scope", "nn", "optimizer", "regularizers", "scope", "sync_default_session",
-    "typing", "uint8", "watch", "watch_diff",
+    "FixedTensorDef", "MirroredTensorDef",
+    "char", "clear_default_session", "config", "current_global_function_desc", "data",
+    "distribute", "double", "dtypes", "enable_eager_execution", "env", "ExecutionConfig",
+    "float", "float16", "float32", "float64", "function_config", "FunctionConfig",
+    "get_all_variables", "get_variable", "global_function", "initializers", "int32", "int64",
+    "int8", "layers", "load_variables", "losses", "math", "matmul", "name_scope", "nn",
+    "optimizer", "regularizers", "scope", "sync_default_session", "TideflowError", "typing",
+    "uint8", "watch", "watch_diff",
 ]

@@ -137,7 +137,9 @@ def global_function(type: Any = "predict", function_config: FunctionConfig | Non
         warnings.warn("global_function(function_config) is deprecated; use "
                       "global_function(type=..., function_config=...)", DeprecationWarning,
                       stacklevel=2)
-        type, function_config = "predict", type
+        legacy = type
+        train_options = any(k.startswith("train.") for k in legacy.options)
+        type, function_config = ("train" if train_options else "predict"), legacy
     job_type = _ALIASES.get(type, type)
     if job_type not in JOB_TYPES:
         raise ValueError(
@@ -158,6 +160,11 @@ def global_function(type: Any = "predict", function_config: FunctionConfig | Non
 def _check_params(name: str, sig: inspect.Signature) -> list[Param]:
     params = []
     for p in sig.parameters.values():
+        if p.annotation is p.empty and tp.is_placeholder(p.default):
+            warnings.warn(f"job '{name}': a FixedTensorDef/MirroredTensorDef default for "
+                          f"'{p.name}' is deprecated; annotate it with "
+                          "tp.Numpy.Placeholder(...)", DeprecationWarning, stacklevel=4)
+            p = p.replace(annotation=p.default)
         if p.kind != p.POSITIONAL_OR_KEYWORD:
             raise JobDefinitionError(f"job '{name}': parameter '{p.name}' must be a plain "
                                      "positional parameter (no *args, **kwargs or keyword-only)")

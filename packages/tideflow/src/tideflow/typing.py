@@ -92,3 +92,15 @@ LEAVES = (Numpy, ListNumpy, ListListNumpy)
 def is_placeholder(annotation: Any) -> bool:
     """Whether ``annotation`` is a placeholder class made by ``*.Placeholder``."""
     return isinstance(annotation, type) and issubclass(annotation, OneflowNumpyDef)
+
+
+def FixedTensorDef(shape: tuple[int, ...], dtype: Any = _dtypes.float32,  # noqa: N802
+                   batch_axis: int = 0, name: str | None = None) -> type:
+    """Deprecated (pre-v0.3) spelling of ``tp.Numpy.Placeholder``, used as a default value."""
+    return Numpy.Placeholder(tuple(shape), dtype)
+
+
+def MirroredTensorDef(shape: tuple[int, ...], dtype: Any = _dtypes.float32,  # noqa: N802
+                      batch_axis: int = 0, name: str | None = None) -> type:
+    """Deprecated (pre-v0.3) spelling of ``tp.ListNumpy.Placeholder``."""
+    return ListNumpy.Placeholder(tuple(shape), dtype)

@@ -30,7 +30,9 @@ def _train_step(ctx: build.BuildContext) -> Blob:
 
 def build_train(ctx: build.BuildContext) -> None:
     """Append backward, gradient processing and update ops for the job's train conf."""
-    conf = ctx.extras.get("train_conf")
+    from tideflow.optimizer.legacy import legacy_train_conf
+
+    conf = legacy_train_conf(ctx) or ctx.extras.get("train_conf")
     if conf is None:
         raise JobDefinitionError(
             f"job '{ctx.job_name}' is a train job but no optimizer was given: call "
@@ -48,6 +50,16 @@ def build_train(ctx: build.BuildContext) -> None:
     session_vars = ctx.session.variables.infos
     trainable = [n for n, b in variables.items() if session_vars[n].trainable]
     groups = [(opt, opt.resolve_variables(trainable)) for opt in conf["optimizers"]]
+    owner: dict[str, str] = {}
+    for opt, names in groups:
+        for n in names:
+            if n in owner:
+                raise JobDefinitionError(
+                    f"job '{ctx.job_name}': variable '{n}' is updated by two optimizers "
+                    f"({owner[n]} and {type(opt).__name__}); give each optimizer of a "
+                    "CombinedOptimizer its own variables=[...]"
+                )
+            owner[n] = type(opt).__name__
     var_names = list(dict.fromkeys(n for _, names in groups for n in names))
     diffs = ctx.extras.get("watch_diffs", [])
     xs = [variables[n] for n in var_names] + [b for b, _ in diffs]
