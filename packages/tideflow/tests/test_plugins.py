@@ -282,13 +282,17 @@ def test_unknown_optimizer_lists_installed(install):
     assert exc.value.__cause__ is None
 
 
-def test_known_but_uninstalled_optimizer_says_how_to_install(install):
+def test_known_but_uninstalled_optimizer_says_how_to_install(install, monkeypatch):
+    from tideflow.plugins import catalog
+
+    monkeypatch.setitem(catalog.KNOWN_OPTIMIZERS, "Lion", "tideflow-optim-notinstalled")
     install("good")
     with pytest.raises(UnknownNameError) as exc:
-        reg.get_registry().optimizer_class("LARS")
-    assert ("flow.optimizer.LARS is provided by the distribution tideflow-optim-lars, which is "
-            "not installed; install it with `pip install tideflow-optim-lars` (from this "
-            "repository: `pip install -e plugins/tideflow-optim-lars`)") in str(exc.value)
+        reg.get_registry().optimizer_class("Lion")
+    assert ("flow.optimizer.Lion is provided by the distribution tideflow-optim-notinstalled, "
+            "which is not installed; install it with `pip install tideflow-optim-notinstalled` "
+            "(from this repository: `pip install -e plugins/tideflow-optim-notinstalled`)"
+            ) in str(exc.value)
     assert "FakeSGD (tf-fake-good 1.2.0)" in str(exc.value)
 
 

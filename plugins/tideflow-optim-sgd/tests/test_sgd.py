@@ -91,3 +91,45 @@ def test_later_minimize_replaces_earlier():
 
     train(np.array([1.0, 2.0], np.float32))
     np.testing.assert_allclose(flow.get_all_variables()["a"].numpy(), [0.9, 0.8], rtol=1e-6)
+
+
+@pytest.mark.parametrize("momentum,wd,mul", [(0.0, 0.0, 1.0), (0.9, 0.0, 2.0), (0.9, 0.3, 1.0),
+                                             (0.0, 0.5, 2.0)])
+def test_indexed_slices_lazy_update_matches_numpy(momentum, wd, mul):
+    """OneFlow's indexed-slices test: table (200, 2), ids (10, 4), gather(table * mul)."""
+    cfg = flow.function_config()
+    cfg.indexed_slices_optimizer_conf(dict(include_op_names=dict(op_name=["table"])))
+    lr = 0.5
+
+    @flow.global_function(type="train", function_config=cfg)
+    def train(ids: tp.Numpy.Placeholder((10, 4), dtype=flow.int32)) -> tp.Numpy:
+        table = flow.get_variable("table", shape=(200, 2),
+                                  initializer=flow.random_uniform_initializer(-1, 1),
+                                  random_seed=3)
+        emb = flow.gather(table * mul, ids)
+        loss = flow.math.reduce_sum(emb * emb, axis=2)
+        opt = flow.optimizer.SGDW(flow.optimizer.PiecewiseConstantScheduler([], [lr]),
+                                  momentum=momentum, weight_decay=wd)
+        opt.minimize(loss)
+        return loss
+
+    rng = np.random.default_rng(0)
+    flow.load_variables({})
+    w = flow.get_all_variables()["table"].numpy().astype(np.float64)
+    u = np.zeros_like(w)
+    for _ in range(10):
+        ids = rng.integers(0, 20, (10, 4)).astype(np.int32)
+        train(ids)
+        dy = 2 * (w[ids] * mul) * mul / 40  # d/d(table rows) of mean(sum(emb^2)), N = 40
+        rows = np.unique(ids)
+        g = np.zeros_like(w)
+        np.add.at(g, ids.reshape(-1), dy.reshape(-1, 2))
+        if momentum:
+            u[rows] = momentum * u[rows] - lr * g[rows]
+            w[rows] = w[rows] + u[rows] - lr * wd * w[rows]
+        else:
+            w[rows] = w[rows] - lr * (g[rows] + wd * w[rows])
+    got = flow.get_all_variables()
+    np.testing.assert_allclose(got["table"].numpy(), w, rtol=1e-5, atol=1e-6)
+    if momentum:
+        np.testing.assert_allclose(got["table-momentum"].numpy(), u, rtol=1e-5, atol=1e-6)

@@ -21,7 +21,7 @@ from tideflow.errors import TideflowError
 ACTIVE = {
     "default_data_type", "default_logical_view", "default_distribute_strategy",
     "default_placement_scope", "default_initializer_conf", "allow_cpu_return_op",
-    "allow_reference_fallback", "enable_auto_mixed_precision",
+    "allow_reference_fallback", "enable_auto_mixed_precision", "indexed_slices_optimizer_conf",
 }
 #: Options accepted for compatibility; they do not change results on one device.
 ACCEPTED = {
@@ -31,7 +31,7 @@ ACCEPTED = {
     "cudnn_conv_use_deterministic_algo_only", "enable_inplace", "enable_reused_mem",
     "enable_fuse_add_to_output", "enable_fuse_cast_scale", "concurrency_width",
     "use_xla_jit", "use_tensorrt", "enable_qat", "prune_parallel_cast_ops",
-    "prune_cast_to_static_shape_ops", "indexed_slices_optimizer_conf", "enable_nccl",
+    "prune_cast_to_static_shape_ops", "enable_nccl",
     "use_boxing_v2", "all_reduce_group_num", "all_reduce_lazy_ratio",
     "all_reduce_group_min_mbyte", "all_reduce_group_size_warmup", "all_reduce_fp16",
     "enable_keep_header_only", "enable_float_compute_for_half_gemm",

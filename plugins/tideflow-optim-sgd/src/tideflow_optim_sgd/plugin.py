@@ -15,7 +15,8 @@ def tideflow_optimizers() -> Iterable[OptimizerSpec]:
             name="sgd",
             classes={"SGD": "tideflow_optim_sgd.sgd:SGD", "SGDW": "tideflow_optim_sgd.sgd:SGDW"},
             slots=("momentum",),
-            update_ops=("sgd_update", "momentum_update"),
+            update_ops=("sgd_update", "momentum_update", "indexed_slices_sgd_update",
+                        "indexed_slices_momentum_update"),
             summary="SGD with optional momentum (TF convention) and decoupled weight decay",
         )
     ]

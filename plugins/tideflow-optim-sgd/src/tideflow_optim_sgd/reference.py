@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tideflow.optimizer import update_op_spec
+from tideflow.optimizer import indexed_slices_op_spec, update_op_spec
 
 
 def sgd_update(param: np.ndarray, grad: np.ndarray, slots: tuple[np.ndarray, ...], lr: float,
@@ -35,4 +35,8 @@ SPECS = [
     update_op_spec("sgd_update", sgd_update, 0, "w <- w - lr*(g + wd*w)"),
     update_op_spec("momentum_update", momentum_update, 1,
                    "u <- beta*u - lr*g; w <- w + u - lr*wd*w"),
+    indexed_slices_op_spec("indexed_slices_sgd_update", sgd_update, 0,
+                           "sgd_update on the rows of an indexed-slices gradient"),
+    indexed_slices_op_spec("indexed_slices_momentum_update", momentum_update, 1,
+                           "momentum_update on the rows present (absent rows keep u)"),
 ]

@@ -60,6 +60,10 @@ class SGD(Optimizer):
         """``momentum_update`` when momentum > 0, else ``sgd_update``."""
         return "momentum_update" if self.momentum > 0 else "sgd_update"
 
+    def sparse_update_op_for(self, var_name: str) -> str | None:
+        """Lazy row update for gathered variables named in indexed_slices_optimizer_conf."""
+        return "indexed_slices_" + self.update_op
+
     def slot_defaults(self) -> dict[str, float]:
         """``<var>-momentum`` starting at 0 when momentum > 0."""
         return {"momentum": 0.0} if self.momentum > 0 else {}

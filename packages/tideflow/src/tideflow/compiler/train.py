@@ -72,15 +72,27 @@ def build_train(ctx: build.BuildContext) -> None:
             raise JobDefinitionError(f"watch_diff: the loss does not depend on {blob.op_name}")
         ctx.extras.setdefault("watch_values", []).append((g, handler))
     count = first.size
-    processed: dict[str, Blob] = {}
+    processed: dict[str, Any] = {}
+    lazy = _indexed_slices_names(ctx)
+    owners = {n: opt for opt, names in groups for n in names}
     for name, g in zip(var_names, grads, strict=False):
         if g is None:
             continue
+        reg = session_vars[name].regularizer
+        opt = owners[name]
+        if (name in lazy and (reg is None or not (reg.l1 or reg.l2))
+                and opt.grad_clipping is None and opt.sparse_update_op_for(name)):
+            rows = _as_indexed_slices(ctx, g)
+            if rows is not None:
+                indices, values, factor = rows
+                factor = factor / count / scale
+                processed[name] = (indices, scalar_mul(values, factor) if factor != 1.0
+                                   else values)
+                continue
         if count != 1:
             g = scalar_mul(g, 1.0 / count)
         if scale != 1.0:
             g = scalar_mul(g, 1.0 / scale)
-        reg = session_vars[name].regularizer
         if reg is not None and (reg.l1 or reg.l2):
             g = build.add_op("l1_l2_regularize", [g, variables[name]],
                              {"l1": reg.l1, "l2": reg.l2}, name=f"{name}-regularize")
@@ -95,11 +107,58 @@ def build_train(ctx: build.BuildContext) -> None:
         if clip is not None:
             gs = list(_as_tuple(build.add_op("clip_by_global_norm", gs,
                                              {"clip_norm": clip.clip_norm}, name="clip")))
-        lr = build.add_op("lr_schedule", [step], {"scheduler": opt.lr_scheduler},
-                          name="System-Train-LearningRate-Scheduler")
+        if getattr(opt.lr_scheduler, "blob", None) is not None:
+            lr = _custom_lr(ctx, opt.lr_scheduler.blob)
+        else:
+            lr = build.add_op("lr_schedule", [step], {"scheduler": opt.lr_scheduler},
+                              name="System-Train-LearningRate-Scheduler")
         opt.build_updates(ctx, [(n, variables[n], g) for n, g in zip(names, gs, strict=True)],
                           lr, step)
     build.add_op("step_increment", [step], {}, name="System-Train-TrainStep-assign")
+
+
+def _custom_lr(ctx: build.BuildContext, blob: Blob) -> Blob:
+    """A ``CustomScheduler``'s blob as the (1,) float32 learning rate."""
+    from tideflow.ops.array import cast, reshape
+
+    if blob.graph is not ctx.graph:
+        raise JobDefinitionError(
+            f"CustomScheduler: the learning-rate blob '{blob.op_name}' belongs to another job; "
+            f"build it in the body of job '{ctx.job_name}'")
+    if blob.meta.size != 1:
+        raise JobDefinitionError(
+            f"CustomScheduler: the learning-rate blob '{blob.op_name}' must hold exactly one "
+            f"element; its shape is {blob.shape}")
+    lr = cast(blob, dtypes.float32)
+    return lr if lr.shape == (1,) else reshape(lr, (1,))
+
+
+def _indexed_slices_names(ctx: build.BuildContext) -> set[str]:
+    """Variables named by ``function_config.indexed_slices_optimizer_conf`` (spec §10)."""
+    conf = ctx.extras["config"].get("indexed_slices_optimizer_conf") if ctx.extras.get(
+        "config") is not None else None
+    if not conf:
+        return set()
+    names = (conf.get("include_op_names") or {}).get("op_name") or []
+    return {names} if isinstance(names, str) else set(names)
+
+
+def _as_indexed_slices(ctx: build.BuildContext, g: Blob) -> tuple[Blob, Blob, float] | None:
+    """(indices, values, factor) when ``g`` is an axis-0 gather gradient, possibly scaled.
+
+    Only ``scalar_mul`` ops may stand between the ``gather_grad`` and the update, as in
+    OneFlow's IndexedSlicesOptimizerRewritePass; otherwise the update stays dense.
+    """
+    graph = ctx.graph
+    factor = 1.0
+    node = graph.nodes[graph.producer[g.value]] if g.value in graph.producer else None
+    while node is not None and node.type == "scalar_mul":
+        factor *= float(node.attrs["value"])
+        v = node.inputs[0]
+        node = graph.nodes[graph.producer[v]] if v in graph.producer else None
+    if node is None or node.type != "gather_grad" or node.attrs.get("axis") != 0:
+        return None
+    return build.blob_of(graph, node.inputs[1]), build.blob_of(graph, node.inputs[0]), factor
 
 
 def _as_tuple(x: Any) -> tuple[Any, ...]:

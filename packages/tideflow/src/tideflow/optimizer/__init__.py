@@ -14,10 +14,10 @@ from tideflow.optimizer import grad_clipping, loss_scale, warmup
 from tideflow.optimizer.base import Optimizer
 from tideflow.optimizer.combined import CombinedOptimizer
 from tideflow.optimizer.schedulers import LrScheduler
-from tideflow.optimizer.update import update_op_spec
+from tideflow.optimizer.update import indexed_slices_op_spec, update_op_spec
 
-__all__ = ["CombinedOptimizer", "LrScheduler", "Optimizer", "grad_clipping", "loss_scale",
-           "update_op_spec", "warmup"]
+__all__ = ["CombinedOptimizer", "LrScheduler", "Optimizer", "grad_clipping",
+           "indexed_slices_op_spec", "loss_scale", "update_op_spec", "warmup"]
 
 
 def __getattr__(name: str) -> Any:

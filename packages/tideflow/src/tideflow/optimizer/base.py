@@ -155,6 +155,11 @@ class Optimizer:
         """The op type that updates ``var_name``."""
         return self.update_op
 
+    def sparse_update_op_for(self, var_name: str) -> str | None:
+        """The lazy (indexed-slices) update op for ``var_name``, or None if the family has
+        none (then a gathered variable is updated densely, as in OneFlow)."""
+        return None
+
     # ----------------------------------------------------------------- used by the core
 
     def minimize(self, loss: Blob | Sequence[Blob]) -> None:
@@ -197,9 +202,12 @@ class Optimizer:
             )
         return [n for n in trainable if n in set(names)]
 
-    def build_updates(self, ctx: build.BuildContext, items: list[tuple[str, Blob, Blob]],
+    def build_updates(self, ctx: build.BuildContext, items: list[tuple[str, Blob, Any]],
                       lr: Blob, step: Blob) -> None:
-        """Create slots and one update op per (name, variable, gradient)."""
+        """Create slots and one update op per (name, variable, gradient).
+
+        A gradient is a blob, or an ``(indices, values)`` pair for a lazy row update.
+        """
         from tideflow.initializers import constant_initializer
         from tideflow.variables import declare_in_job
 
@@ -211,7 +219,12 @@ class Optimizer:
                                trainable=False, seed=0, group=f"slot:{suffix}")
                 for suffix, init in self.slot_defaults().items()
             ]
-            ctx.extras.setdefault("grad_values", {})[name] = grad.value
             attrs = {**hyper, "weight_decay": self.weight_decay_for(name)}
+            if isinstance(grad, tuple):
+                build.add_op(self.sparse_update_op_for(name) or "", [var, *grad, *slots, lr,
+                                                                      step], attrs,
+                             name=f"{name}_optimizer")
+                continue
+            ctx.extras.setdefault("grad_values", {})[name] = grad.value
             build.add_op(self.update_op_for(name), [var, grad, *slots, lr, step], attrs,
                          name=f"{name}_optimizer")

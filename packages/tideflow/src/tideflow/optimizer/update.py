@@ -61,3 +61,62 @@ def update_op_spec(name: str, fn: UpdateFn, num_slots: int, summary: str = "") -
     """Return the stateful :class:`OpSpec` of update rule ``fn`` with ``num_slots`` slots."""
     return OpSpec(name, _infer(num_slots), reference_kernel(fn, num_slots), None,
                   stateful=True, summary=summary)
+
+
+def _infer_sparse(num_slots: int) -> Callable[..., tuple[()]]:
+    def infer(attrs: dict, param: Any, indices: Any, values: Any, *rest: Any) -> tuple[()]:
+        check(len(rest) == num_slots + 2,
+              f"expects {num_slots} slots, lr and step; received {len(rest)} extra inputs")
+        check(indices.dtype.np_dtype.kind in "iu", f"indices must be integers; received "
+              f"{indices.dtype.name}")
+        check(values.shape == indices.shape + param.shape[1:],
+              f"values shape {values.shape} must be indices.shape + variable.shape[1:] = "
+              f"{indices.shape + param.shape[1:]}")
+        return ()
+
+    return infer
+
+
+def sparse_reference_kernel(fn: UpdateFn, num_slots: int) -> Callable[..., Any]:
+    """Kernel factory applying dense rule ``fn`` to the rows named by an indexed-slices
+    gradient: duplicate indices are summed, absent rows (and their slots) stay untouched,
+    out-of-range indices are ignored (OneFlow's "lazy" update, spec §10)."""
+
+    def make(attrs: dict, ins: list, outs: list) -> Callable[[list, list], None]:
+        hyper = dict(attrs)
+        row_shape = tuple(ins[0].shape[1:])
+        n_rows = ins[0].shape[0]
+
+        def run(i: list, o: list) -> None:
+            param, indices, values = i[0], i[1], i[2]
+            slots = tuple(i[3:3 + num_slots])
+            lr = float(i[3 + num_slots][0])
+            step = int(i[4 + num_slots][0])
+            flat = indices.reshape(-1)
+            rows, inverse = np.unique(flat, return_inverse=True)
+            summed = np.zeros((rows.size, *row_shape), dtype=values.dtype)
+            np.add.at(summed, inverse, values.reshape(-1, *row_shape))
+            keep = (rows >= 0) & (rows < n_rows)
+            rows, summed = rows[keep], summed[keep]
+            per_row = tuple(s[rows] if s.shape == param.shape else s for s in slots)
+            new_param, new_slots = fn(param[rows], summed, per_row, lr, step, hyper)
+            param[rows] = new_param
+            for s, ns in zip(slots, new_slots, strict=True):
+                if s.shape == param.shape:
+                    s[rows] = ns
+                else:
+                    s[...] = ns
+
+        return run
+
+    return make
+
+
+def indexed_slices_op_spec(name: str, fn: UpdateFn, num_slots: int, summary: str = "") -> OpSpec:
+    """The stateful :class:`OpSpec` of the lazy (row-sparse) form of update rule ``fn``.
+
+    Inputs are ``(param, indices, values, *slots, lr, step)``; ``values`` has shape
+    ``indices.shape + param.shape[1:]`` (the gradient rows of an axis-0 ``gather``).
+    """
+    return OpSpec(name, _infer_sparse(num_slots), sparse_reference_kernel(fn, num_slots), None,
+                  stateful=True, summary=summary)
