@@ -20,7 +20,7 @@ def _legacy_job(update_conf, lr=0.1, loss_scale=None):
 
     with pytest.warns(DeprecationWarning):
         @flow.global_function(cfg)
-        def train_job(x=flow.FixedTensorDef((4,), dtype=flow.float)):
+        def train_job(x=flow.FixedTensorDef((4,), dtype=flow.float)):  # noqa: B008
             w = flow.get_variable("w", shape=(4,), initializer=flow.zeros_initializer())
             loss = w * x
             flow.losses.add_loss(loss)

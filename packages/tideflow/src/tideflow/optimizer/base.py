@@ -156,8 +156,10 @@ class Optimizer:
         return self.update_op
 
     def sparse_update_op_for(self, var_name: str) -> str | None:
-        """The lazy (indexed-slices) update op for ``var_name``, or None if the family has
-        none (then a gathered variable is updated densely, as in OneFlow)."""
+        """The lazy (indexed-slices) update op for ``var_name``, or None.
+
+        Without one, a gathered variable is updated densely, as in OneFlow.
+        """
         return None
 
     # ----------------------------------------------------------------- used by the core

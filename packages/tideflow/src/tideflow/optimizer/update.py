@@ -78,9 +78,11 @@ def _infer_sparse(num_slots: int) -> Callable[..., tuple[()]]:
 
 
 def sparse_reference_kernel(fn: UpdateFn, num_slots: int) -> Callable[..., Any]:
-    """Kernel factory applying dense rule ``fn`` to the rows named by an indexed-slices
-    gradient: duplicate indices are summed, absent rows (and their slots) stay untouched,
-    out-of-range indices are ignored (OneFlow's "lazy" update, spec §10)."""
+    """Kernel factory applying dense rule ``fn`` to the rows of an indexed-slices gradient.
+
+    Duplicate indices are summed, absent rows (and their slots) stay untouched, out-of-range
+    indices are ignored (OneFlow's "lazy" update, spec §10).
+    """
 
     def make(attrs: dict, ins: list, outs: list) -> Callable[[list, list], None]:
         hyper = dict(attrs)
