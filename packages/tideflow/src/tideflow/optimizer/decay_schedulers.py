@@ -48,7 +48,7 @@ def _steps(cls: str, base_lr: Any, steps: Any) -> int:
     hint = ""
     if _looks_swapped(base_lr, steps):
         hint = (f". The signature is {cls}(base_lr, steps, ...): did you mean "
-                f"{cls}({steps!r}, {int(base_lr)}, ...)?")
+                f"{cls}({float(steps)!r}, {int(base_lr)}, ...)?")
     raise HyperparameterError(f"{cls}: `steps` must be a positive int (the number of decay "
                               f"steps); received steps={steps!r}{hint}")
 
