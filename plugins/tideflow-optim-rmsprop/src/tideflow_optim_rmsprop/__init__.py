@@ -1,0 +1,3 @@
+"""RMSProp family for tideflow: ``RMSProp`` (plain and centered)."""
+
+__version__ = "0.1.0"
