@@ -16,9 +16,14 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
 CORE = "packages/tideflow"
-OPTIMIZERS = ["plugins/tideflow-optim-sgd"]
+OPTIMIZERS = [
+    "plugins/tideflow-optim-sgd",
+    "plugins/tideflow-optim-lars",
+    "plugins/tideflow-optim-rmsprop",
+    "plugins/tideflow-optim-adam",
+]
 BACKEND_PLUGINS: dict[str, list[str]] = {"numpy": []}
-TEST_DEPS = ["pytest>=8", "tqdm"]
+TEST_DEPS = ["pytest>=8", "tqdm", "matplotlib"]
 #: PyTorch CPU, the parity yardstick (pinned: the CPU build; an unpinned torch is a CUDA build).
 TORCH = "torch==2.13.0"
 
