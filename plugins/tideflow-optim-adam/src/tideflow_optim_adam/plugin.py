@@ -1,0 +1,39 @@
+"""Hook implementations of tideflow-optim-adam. Light: imports nothing heavy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tideflow.plugins import OpSpec, OptimizerSpec, hookimpl
+
+
+@hookimpl
+def tideflow_optimizers() -> Iterable[OptimizerSpec]:
+    """The Adam family (Adam, AdamW, LazyAdam) and LAMB."""
+    return [
+        OptimizerSpec(
+            name="adam",
+            classes={"Adam": "tideflow_optim_adam.adam:Adam",
+                     "AdamW": "tideflow_optim_adam.adam:AdamW",
+                     "LazyAdam": "tideflow_optim_adam.adam:LazyAdam"},
+            slots=("m", "v"),
+            update_ops=("adam_update", "indexed_slices_adam_update"),
+            summary="Adam with optional bias correction and decoupled weight decay "
+                    "(OneFlow v0.5.0 kernel)",
+        ),
+        OptimizerSpec(
+            name="lamb",
+            classes={"LAMB": "tideflow_optim_adam.lamb:LAMB"},
+            slots=("m", "v", "beta1_t", "beta2_t"),
+            update_ops=("lamb_update",),
+            summary="LAMB: Adam direction scaled by the layer-wise trust ratio ||w||/||r||",
+        ),
+    ]
+
+
+@hookimpl
+def tideflow_ops() -> Iterable[OpSpec]:
+    """The update ops with their NumPy reference kernels."""
+    from tideflow_optim_adam.reference import SPECS
+
+    return SPECS
