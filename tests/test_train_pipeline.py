@@ -258,3 +258,42 @@ def test_combined_optimizer_validation_and_overlap():
 
     with pytest.raises(flow.errors.JobDefinitionError, match="updated by two optimizers"):
         train(np.ones(2, np.float32))
+
+
+@pytest.mark.parametrize("by_name", [False, True])
+def test_train_step_lbn_drives_the_schedule_and_no_counter_is_made(by_name):
+    sched = flow.optimizer.PiecewiseConstantScheduler([4], [1.0, 0.1])
+
+    @flow.global_function(type="train")
+    def train(x: tp.Numpy.Placeholder((2,)),
+              step: tp.Numpy.Placeholder((1,), dtype=flow.int64)) -> tp.Numpy:
+        w = flow.get_variable("w", shape=(2,), initializer=flow.zeros_initializer())
+        s = flow.identity(step, name="my_step")
+        loss = flow.math.reduce_sum(w * x)
+        flow.optimizer.SGD(sched, momentum=0,
+                           train_step_lbn="my_step/out" if by_name else s).minimize(loss)
+        return loss
+
+    x = np.array([1.0, -2.0], np.float32)
+    for s in (9, 0, 5):  # the user's step, in any order
+        train(x, np.array([s], np.int64))
+    v = flow.get_all_variables()
+    assert "System-Train-TrainStep-train" not in v
+    np.testing.assert_allclose(v["w"].numpy(), -(0.1 + 1.0 + 0.1) * x, rtol=1e-6)
+
+
+def test_missing_family_leaves_the_others_working(monkeypatch):
+    from tideflow.plugins.registry import refresh
+
+    monkeypatch.setenv("TIDEFLOW_DISABLE_PLUGINS", "adam")
+    refresh()
+    try:
+        with pytest.raises(AttributeError, match="tideflow-optim-adam"):
+            flow.optimizer.Adam  # noqa: B018
+        train = _job(lambda: flow.optimizer.RMSProp(
+            flow.optimizer.PiecewiseConstantScheduler([], [0.1])))
+        train(np.ones(4, np.float32))
+        assert np.all(np.isfinite(_w()))
+    finally:
+        monkeypatch.delenv("TIDEFLOW_DISABLE_PLUGINS")
+        refresh()

@@ -233,7 +233,7 @@ BAD = {
 }
 #: Arguments that the core's Optimizer.__init__ validates (also before creating anything).
 BAD_BASE = [("loss_scale_factor", 0), ("loss_scale_factor", -2.0), ("grad_clipping", 1.0),
-            ("train_step_lbn", "x"), ("variables", "w"), ("lr_scheduler", 0.1)]
+            ("train_step_lbn", 3), ("variables", "w"), ("lr_scheduler", 0.1)]
 
 
 def _message(cls, arg, value):

@@ -222,7 +222,7 @@ def test_bad_hyperparameter_names_class_argument_value_and_creates_nothing(
 
 
 @pytest.mark.parametrize("arg,value", [
-    ("loss_scale_factor", 0), ("grad_clipping", 1.0), ("train_step_lbn", "x"),
+    ("loss_scale_factor", 0), ("grad_clipping", 1.0), ("train_step_lbn", 3),
     ("variables", "w"), ("lr_scheduler", 0.1)], ids=_ids)
 def test_bad_base_argument_names_class_argument_value(arg, value):
     kwargs = {"lr_scheduler": const(0.1), arg: value}

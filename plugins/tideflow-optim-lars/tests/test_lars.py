@@ -192,7 +192,7 @@ def test_registered_through_entry_point():
      "at most one"),
     ({"loss_scale_factor": 0}, "received loss_scale_factor=0"),
     ({"grad_clipping": 1.0}, "received grad_clipping=1.0"),
-    ({"train_step_lbn": "x"}, "received train_step_lbn='x'"),
+    ({"train_step_lbn": 3}, "received train_step_lbn=3"),
     ({"variables": "w"}, "received variables='w'"),
 ])
 def test_lars_rejects_bad_hyperparameters(kwargs, needle):

@@ -186,7 +186,7 @@ def test_registered_through_entry_point_and_op_selection():
     ({"centered": "yes"}, "received centered='yes'"),
     ({"loss_scale_factor": -1.0}, "received loss_scale_factor=-1.0"),
     ({"grad_clipping": 0.5}, "received grad_clipping=0.5"),
-    ({"train_step_lbn": "x"}, "received train_step_lbn='x'"),
+    ({"train_step_lbn": 3}, "received train_step_lbn=3"),
     ({"variables": "w"}, "received variables='w'"),
     ({"loss_scale_factor": 2.0,
       "loss_scale_policy": flow.optimizer.loss_scale.static_loss_scale(2.0)}, "exclusive"),

@@ -38,7 +38,7 @@ def test_reference_rules_closed_form():
     ({"momentum": "0.9"}, "received momentum='0.9'"),
     ({"loss_scale_factor": 0}, "received loss_scale_factor=0"),
     ({"grad_clipping": 1.0}, "received grad_clipping=1.0"),
-    ({"train_step_lbn": "x"}, "received train_step_lbn='x'"),
+    ({"train_step_lbn": 3}, "received train_step_lbn=3"),
     ({"variables": "w"}, "received variables='w'"),
     ({"loss_scale_factor": 2.0,
       "loss_scale_policy": flow.optimizer.loss_scale.static_loss_scale(2.0)}, "exclusive"),

@@ -97,7 +97,8 @@ def build_train(ctx: build.BuildContext) -> None:
             g = build.add_op("l1_l2_regularize", [g, variables[name]],
                              {"l1": reg.l1, "l2": reg.l2}, name=f"{name}-regularize")
         processed[name] = g
-    step = _train_step(ctx)
+    user_step = conf.get("train_step")
+    step = _user_step(ctx, user_step) if user_step is not None else _train_step(ctx)
     for opt, names in groups:
         names = [n for n in names if n in processed]
         if not names:
@@ -114,7 +115,27 @@ def build_train(ctx: build.BuildContext) -> None:
                               name="System-Train-LearningRate-Scheduler")
         opt.build_updates(ctx, [(n, variables[n], g) for n, g in zip(names, gs, strict=True)],
                           lr, step)
-    build.add_op("step_increment", [step], {}, name="System-Train-TrainStep-assign")
+    if user_step is None:
+        build.add_op("step_increment", [step], {}, name="System-Train-TrainStep-assign")
+
+
+def _user_step(ctx: build.BuildContext, step: Any) -> Blob:
+    """The blob named by ``train_step_lbn`` (a blob, or a logical blob name)."""
+    if isinstance(step, str):
+        found = None
+        for node in ctx.graph.nodes:
+            for i, v in enumerate(node.outputs):
+                if step in (f"{node.name}/out_{i}", f"{node.name}/out" if i == 0 else None):
+                    found = build.blob_of(ctx.graph, v)
+        if found is None:
+            raise JobDefinitionError(f"train_step_lbn={step!r} names no blob of job "
+                                     f"'{ctx.job_name}'")
+        step = found
+    if step.graph is not ctx.graph or step.shape != (1,) or step.dtype.np_dtype.kind not in "iu":
+        raise JobDefinitionError(
+            f"train_step_lbn must be an integer blob of shape (1,) of job '{ctx.job_name}'; "
+            f"received {step.op_name} with shape {step.shape} and dtype {step.dtype.name}")
+    return step
 
 
 def _custom_lr(ctx: build.BuildContext, blob: Blob) -> Blob:

@@ -63,6 +63,13 @@ def weight_decay_config(cls: str, weight_decay: Any, includes: Any, excludes: An
     return float(weight_decay or 0.0), inc, exc
 
 
+def check_train_step(cls: str, train_step_lbn: Any) -> None:
+    """``train_step_lbn`` must be None, a blob of the job, or a logical blob name."""
+    check_hyper(cls, "train_step_lbn", train_step_lbn, train_step_lbn is None
+                or isinstance(train_step_lbn, str | Blob),
+                "None, an integer blob of shape (1,) or its logical blob name")
+
+
 class Optimizer:
     """Base of optimizer families (OneFlow's ``flow.optimizer.Optimizer``).
 
@@ -70,7 +77,9 @@ class Optimizer:
         lr_scheduler: the learning-rate schedule.
         loss_scale_factor: static loss scale S (the loss is seeded with S, grads times 1/S).
         grad_clipping: ``flow.optimizer.grad_clipping.by_global_norm(c)``.
-        train_step_lbn: not supported (tideflow always creates the step counter).
+        train_step_lbn: a user step (an integer blob of shape (1,), or its logical blob
+            name such as ``"my_step/out"``): the schedule and bias corrections read it and
+            no ``System-Train-TrainStep-<job>`` counter is created.
         loss_scale_policy: ``flow.optimizer.loss_scale.static_loss_scale(S)``.
         variables: None (every trainable variable of the job), a list of variable names,
             or a zero-argument callable returning such a list.
@@ -103,8 +112,7 @@ class Optimizer:
         check_hyper(cls, "grad_clipping", grad_clipping, grad_clipping is None
                     or isinstance(grad_clipping, ClipGradient),
                     "flow.optimizer.grad_clipping.by_global_norm(...) or None")
-        check_hyper(cls, "train_step_lbn", train_step_lbn, train_step_lbn is None,
-                    "None (a user-provided step blob is not supported)")
+        check_train_step(cls, train_step_lbn)
         check_hyper(cls, "variables", variables, variables is None or callable(variables) or (
             isinstance(variables, list | tuple) and all(isinstance(v, str) for v in variables)),
             "None, a list of variable names or a callable returning one")
@@ -114,6 +122,7 @@ class Optimizer:
             loss_scale_policy = StaticLossScalePolicy(float(loss_scale_factor))
         self.loss_scale_policy = loss_scale_policy
         self.variables = variables
+        self.train_step_lbn = train_step_lbn
         self.weight_decay = 0.0
         self.weight_decay_includes: list[str] | None = None
         self.weight_decay_excludes: list[str] | None = None
@@ -185,6 +194,7 @@ class Optimizer:
             "losses": losses,
             "optimizers": self.sub_optimizers(),
             "loss_scale": policy.loss_scale_factor if policy is not None else 1.0,
+            "train_step": self.train_step_lbn,
         }
 
     def sub_optimizers(self) -> list[Optimizer]:

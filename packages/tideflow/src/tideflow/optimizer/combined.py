@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tideflow.optimizer.base import Optimizer, check_hyper, is_real
+from tideflow.optimizer.base import Optimizer, check_hyper, check_train_step, is_real
 from tideflow.optimizer.loss_scale import LossScalePolicy, StaticLossScalePolicy
 
 
@@ -21,7 +21,7 @@ class CombinedOptimizer(Optimizer):
     Args:
         optimizers: the sub-optimizers; each should pass ``variables=[...]``.
         loss_scale_factor: static loss scale shared by all.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its name) shared by all.
         loss_scale_policy: loss-scale policy shared by all.
 
     Example::
@@ -54,8 +54,11 @@ class CombinedOptimizer(Optimizer):
         check_hyper(cls, "loss_scale_policy", loss_scale_policy,
                     loss_scale_factor is None or loss_scale_policy is None,
                     "None when loss_scale_factor is given (they are exclusive)")
-        check_hyper(cls, "train_step_lbn", train_step_lbn, train_step_lbn is None,
-                    "None (a user-provided step blob is not supported)")
+        check_train_step(cls, train_step_lbn)
+        for o in optimizers:
+            check_hyper(cls, "optimizers", o, o.train_step_lbn is None,
+                        "optimizers without their own train_step_lbn (set it on the "
+                        "CombinedOptimizer)")
         self.optimizers = list(optimizers)
         if loss_scale_factor is not None:
             loss_scale_policy = StaticLossScalePolicy(float(loss_scale_factor))
@@ -63,6 +66,7 @@ class CombinedOptimizer(Optimizer):
         self.lr_scheduler: Any = None
         self.grad_clipping = None
         self.variables = None
+        self.train_step_lbn = train_step_lbn
 
     def sub_optimizers(self) -> list[Optimizer]:
         """The optimizers that own variable groups."""
