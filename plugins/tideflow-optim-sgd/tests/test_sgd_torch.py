@@ -21,7 +21,7 @@ import tideflow.typing as tp
 
 torch = pytest.importorskip("torch")
 
-RTOL, ATOL = 1e-4, 1e-6
+RTOL, ATOL = 1e-4, 1e-5  # ATOL is relative to the array's largest value
 STEPS = 10
 BATCH = 6
 LR = 0.1
@@ -29,10 +29,13 @@ MAX_ERR: dict[str, tuple[float, str]] = {}
 
 
 def _close(name: str, got: np.ndarray, want: np.ndarray) -> None:
-    """rtol, plus an absolute tolerance of ATOL times the array's scale (values cross 0)."""
+    """rtol, plus an absolute tolerance of ATOL times the array's scale (values cross 0).
+
+    The maximum error reported is relative, over the elements above 1% of that scale.
+    """
     scale = float(np.abs(want).max())
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL * scale, err_msg=name)
-    big = np.abs(want) > 1e-3 * scale
+    big = np.abs(want) > 1e-2 * scale
     if big.any():
         err = float(np.max(np.abs(got[big] - want[big]) / np.abs(want[big])))
         MAX_ERR["torch"] = max(MAX_ERR.get("torch", (0.0, "")), (err, name))
@@ -89,7 +92,6 @@ def test_sgd_matches_torch(momentum, clip):
                        -LR * opt.state[p]["momentum_buffer"].numpy())
             else:
                 assert f"{n}-momentum" not in got
-    print(clip, [round(n, 2) for n in norms])
     if clip is not None:  # the data make clipping act on some steps and not on others
         assert min(norms) < clip < max(norms), norms
 

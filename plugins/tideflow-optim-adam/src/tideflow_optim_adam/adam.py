@@ -52,7 +52,7 @@ class Adam(Optimizer):
         do_bias_correction: a bool; default False, as in OneFlow.
         loss_scale_factor: static loss scale.
         grad_clipping: e.g. ``flow.optimizer.grad_clipping.by_global_norm(1.0)``.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its logical blob name) instead of the counter.
         loss_scale_policy: e.g. ``flow.optimizer.loss_scale.static_loss_scale(1024.0)``.
         variables: names of the variables to update (default: all trainable ones).
 
@@ -131,7 +131,7 @@ class AdamW(Adam):
         weight_decay_includes: decay only matching variables.
         weight_decay_excludes: decay all but matching variables.
         grad_clipping: gradient clipping.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its logical blob name) instead of the counter.
         loss_scale_policy: loss-scale policy.
         variables: names of the variables to update.
 
@@ -193,7 +193,7 @@ class LazyAdam(Adam):
         epsilon: eps >= 0; default 1e-8.
         loss_scale_factor: static loss scale.
         grad_clipping: gradient clipping.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its logical blob name) instead of the counter.
         loss_scale_policy: loss-scale policy.
         variables: names of the variables to update.
 

@@ -42,7 +42,7 @@ class LAMB(Optimizer):
         weight_decay_includes: decay only matching variables.
         weight_decay_excludes: decay all but matching variables.
         grad_clipping: gradient clipping.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its logical blob name) instead of the counter.
         loss_scale_policy: loss-scale policy.
         variables: names of the variables to update.
 

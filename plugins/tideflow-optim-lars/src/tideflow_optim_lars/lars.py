@@ -43,7 +43,7 @@ class LARS(Optimizer):
         weight_decay_includes: decay only variables matching these regexes (unanchored).
         weight_decay_excludes: decay all variables but those matching these regexes.
         grad_clipping: e.g. ``flow.optimizer.grad_clipping.by_global_norm(1.0)``.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its logical blob name) instead of the counter.
         loss_scale_policy: e.g. ``flow.optimizer.loss_scale.static_loss_scale(1024.0)``.
         variables: names of the variables to update (default: all trainable ones).
 

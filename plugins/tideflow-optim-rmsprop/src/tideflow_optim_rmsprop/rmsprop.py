@@ -40,7 +40,7 @@ class RMSProp(Optimizer):
         centered: whether to subtract the squared mean gradient (a bool); default False.
         loss_scale_factor: static loss scale.
         grad_clipping: e.g. ``flow.optimizer.grad_clipping.by_global_norm(1.0)``.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its logical blob name) instead of the counter.
         loss_scale_policy: e.g. ``flow.optimizer.loss_scale.static_loss_scale(1024.0)``.
         variables: names of the variables to update (default: all trainable ones).
 

@@ -26,7 +26,7 @@ class SGD(Optimizer):
         loss_scale_factor: static loss scale.
         momentum: beta in [0, 1); default 0.9.
         grad_clipping: e.g. ``flow.optimizer.grad_clipping.by_global_norm(1.0)``.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its logical blob name) instead of the counter.
         loss_scale_policy: e.g. ``flow.optimizer.loss_scale.static_loss_scale(1024.0)``.
         variables: names of the variables to update (default: all trainable ones).
 
@@ -90,7 +90,7 @@ class SGDW(SGD):
         weight_decay_includes: decay only matching variables.
         weight_decay_excludes: decay all but matching variables.
         grad_clipping: gradient clipping.
-        train_step_lbn: unsupported; must be None.
+        train_step_lbn: a user step blob (or its logical blob name) instead of the counter.
         loss_scale_policy: loss-scale policy.
         variables: names of the variables to update.
 
