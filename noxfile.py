@@ -23,7 +23,7 @@ OPTIMIZERS = [
     "plugins/tideflow-optim-adam",
 ]
 BACKEND_PLUGINS: dict[str, list[str]] = {"numpy": []}
-TEST_DEPS = ["pytest>=8", "tqdm", "matplotlib"]
+TEST_DEPS = ["pytest>=8", "tqdm", "matplotlib", "protobuf"]
 #: PyTorch CPU, the parity yardstick (pinned: the CPU build; an unpinned torch is a CUDA build).
 TORCH = "torch==2.13.0"
 

@@ -10,6 +10,7 @@ import warnings as _warnings
 from typing import Any
 
 from tideflow import (
+    checkpoint,
     config,
     data,
     distribute,
@@ -23,8 +24,11 @@ from tideflow import (
     optimizer,
     regularizers,
     scope,
+    train,
     typing,
 )
+from tideflow.checkpoint import load
+from tideflow.checkpoint import save_object as save
 from tideflow.dtypes import (
     char,
     double,
@@ -86,11 +90,12 @@ def enable_eager_execution(val: bool = True) -> None:
 
 __all__ = [
     "FixedTensorDef", "MirroredTensorDef",
-    "char", "clear_default_session", "config", "current_global_function_desc", "data",
+    "char", "checkpoint", "clear_default_session", "config", "current_global_function_desc", "data",
     "distribute", "double", "dtypes", "enable_eager_execution", "env", "ExecutionConfig",
     "float", "float16", "float32", "float64", "function_config", "FunctionConfig",
     "get_all_variables", "get_variable", "global_function", "initializers", "int32", "int64",
-    "int8", "layers", "load_variables", "losses", "math", "matmul", "name_scope", "nn",
-    "optimizer", "regularizers", "scope", "sync_default_session", "TideflowError", "typing",
+    "int8", "layers", "load", "load_variables", "losses", "math", "matmul", "name_scope", "nn",
+    "optimizer", "regularizers", "save", "scope", "sync_default_session", "TideflowError",
+    "train", "typing",
     "uint8", "watch", "watch_diff",
 ]

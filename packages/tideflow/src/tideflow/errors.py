@@ -62,3 +62,7 @@ class SessionStateError(TideflowError, RuntimeError):
 
 class DataError(TideflowError, RuntimeError):
     """A data set cannot be obtained, read, or fails its integrity check."""
+
+
+class CheckpointError(TideflowError, ValueError):
+    """A checkpoint is incomplete, malformed, or does not fit the variables it is loaded into."""

@@ -56,8 +56,21 @@ def _value(name: str, value: Any) -> tuple[np.ndarray, DType]:
                     f".numpy(); received {type(value).__name__}")
 
 
+def _check(name: str, info: Any, shape: tuple[int, ...], dtype: DType, value: Any) -> None:
+    if tuple(shape) != info.shape or dtype != info.dtype:
+        source = getattr(value, "file_path", None)
+        raise ShapeError(
+            f"load_variables: variable '{name}' is {info.dtype.name}{list(info.shape)}; "
+            f"received {dtype.name}{list(shape)}"
+            + (f" from {source}" if source else "") + " (no variable was changed)"
+        )
+
+
 def load_variables(value_dict: Mapping[str, Any], ignore_mismatch: bool = True) -> None:
     """Assign values to variables by name; variables not in the dict keep their values.
+
+    Checkpoint values (``flow.checkpoint.get``) are read before any variable changes; one
+    saved without ``meta`` (the legacy layout) is read as its variable's shape and dtype.
 
     Args:
         value_dict: name -> numpy array, ``get_all_variables()`` blob or checkpoint blob.
@@ -65,24 +78,29 @@ def load_variables(value_dict: Mapping[str, Any], ignore_mismatch: bool = True) 
 
     Raises:
         ShapeError: a value's shape or dtype differs from its variable's (nothing changes).
+        CheckpointError: a checkpoint file has the wrong size (nothing changes).
         TideflowError: a name is not a variable and ``ignore_mismatch`` is False.
     """
     sess = _session.default_session().try_init()
     infos = sess.variables.infos
-    staged = []
-    for name, value in value_dict.items():
+    checked = []
+    for name, value in value_dict.items():  # 1. names, shapes and dtypes, reading no data
         if name not in infos:
             if ignore_mismatch:
                 continue
             raise TideflowError(f'load_variables: "{name}" is not a variable name; pass '
                                 "ignore_mismatch=True to skip it")
-        arr, dtype = _value(name, value)
         info = infos[name]
-        if tuple(arr.shape) != info.shape or dtype != info.dtype:
-            raise ShapeError(
-                f"load_variables: variable '{name}' is {info.dtype.name}{list(info.shape)}; "
-                f"received {dtype.name}{list(arr.shape)} (no variable was changed)"
-            )
+        if callable(getattr(value, "bind", None)) and getattr(value, "shape", 0) is None:
+            value = value.bind(info.shape, info.dtype)  # a meta-less (legacy) checkpoint file
+        if not isinstance(value, np.ndarray) and getattr(value, "dtype", None) is not None \
+                and isinstance(getattr(value, "shape", None), tuple):
+            _check(name, info, value.shape, as_dtype(value.dtype), value)
+        checked.append((name, info, value))
+    staged = []
+    for name, info, value in checked:  # 2. read every value before changing any variable
+        arr, dtype = _value(name, value)
+        _check(name, info, tuple(arr.shape), dtype, value)
         staged.append((sess.variables.arrays[name], arr))
     with sess.lock:
         for target, arr in staged:

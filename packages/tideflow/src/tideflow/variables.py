@@ -89,11 +89,22 @@ class VariableStore:
             for info in infos:
                 n = int(np.prod(info.shape))
                 view = flat[start:start + n].reshape(info.shape)
-                rng = np.random.default_rng(info.seed)
-                view[...] = info.initializer.generate(info.shape, info.dtype.np_dtype, rng)
+                view[...] = _initial_value(info)
                 self.arrays[info.name] = view
                 self.offsets[info.name] = (start, n)
                 start += n
+
+    def reinitialize(self, names: list[str] | None = None) -> None:
+        """Refill materialized variables (default: all) from their initializers and seeds."""
+        for name in self.infos if names is None else names:
+            if name in self.arrays:
+                self.arrays[name][...] = _initial_value(self.infos[name])
+
+
+def _initial_value(info: VariableInfo) -> np.ndarray:
+    """The initial value of ``info``: the same on every call (its own seeded generator)."""
+    rng = np.random.default_rng(info.seed)
+    return info.initializer.generate(info.shape, info.dtype.np_dtype, rng)
 
 
 def _new_seed() -> int:
