@@ -1,17 +1,18 @@
 """nox sessions for the tideflow monorepo.
 
-``nox`` (no arguments) runs the CPU test matrix, the core-only run and lint. Every backend
-session installs only the core, that backend's plugin and the optimizer plugins, and sets
-``TIDEFLOW_TEST_BACKENDS`` so that the backend's tests must run.
+``nox`` (no arguments) runs the CPU test matrix, the core-only run, the conformance kit and
+lint. Every backend session installs only the core, that backend's plugin and the optimizer
+plugins, and sets ``TIDEFLOW_TEST_BACKENDS`` so that the backend's tests must run.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "core", "lint"]
+nox.options.sessions = ["tests", "core", "conformance", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -23,6 +24,8 @@ OPTIMIZERS = [
     "plugins/tideflow-optim-adam",
 ]
 BACKEND_PLUGINS: dict[str, list[str]] = {"numpy": []}
+#: Plugins that only the conformance session installs: the template and a third-party example.
+SAMPLE_PLUGINS = ["plugins/_template", "tests/data/tideflow-optim-example"]
 TEST_DEPS = ["pytest>=8", "tqdm", "matplotlib", "protobuf"]
 #: PyTorch CPU, the parity yardstick (pinned: the CPU build; an unpinned torch is a CUDA build).
 TORCH = "torch==2.13.0"
@@ -54,6 +57,17 @@ def core(session: nox.Session) -> None:
     session.install(TORCH)
     session.run("pytest", "-q", f"{CORE}/tests", *session.posargs,
                 env={"TIDEFLOW_PLUGINS": "", "TIDEFLOW_TEST_BACKENDS": "numpy"})
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Run the conformance kit on every optimizer plugin, the template and the example."""
+    _install(session, CORE, *OPTIMIZERS, *SAMPLE_PLUGINS)
+    session.install(TORCH)
+    modules = [str(m) for p in OPTIMIZERS + SAMPLE_PLUGINS
+               for m in sorted(Path(p, "tests").glob("test_*conformance.py"))]
+    session.run("pytest", "-q", *modules, f"{CORE}/tests/test_kit_catches_bugs.py",
+                *session.posargs)
 
 
 @nox.session

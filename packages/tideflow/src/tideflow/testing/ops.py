@@ -17,8 +17,8 @@ from tideflow.plugins.registry import get_registry
 from tideflow.runtime.backend import Backend
 
 
-def _backend(name: str) -> Backend:
-    return Backend(get_registry().backends[name])
+def _backend(name: str, allow_reference_fallback: bool = False) -> Backend:
+    return Backend(get_registry().backends[name], allow_reference_fallback)
 
 
 def _inputs(arrays: Sequence[np.ndarray]) -> list[Blob]:
@@ -60,7 +60,7 @@ def run_graph(
 
 
 def _build_grad_plan(fn: Callable[..., Any], arrays: list[np.ndarray], wrt: list[int],
-                     backend: str) -> Any:
+                     backend: str, allow_reference_fallback: bool = False) -> Any:
     ctx = BuildContext(Graph(), job_name="check_grad", trainable=True)
     with building(ctx):
         xs = _inputs(arrays)
@@ -77,7 +77,7 @@ def _build_grad_plan(fn: Callable[..., Any], arrays: list[np.ndarray], wrt: list
         raise AssertionError(f"no gradient reaches inputs {missing}")
     fetch = [loss.value] + [g.value for g in grads]
     feed = [x.value for x in xs] + [w.value, seed.value]
-    be = _backend(backend)
+    be = _backend(backend, allow_reference_fallback)
     return lower(ctx.graph, {"cpu": be, "gpu": be}, {}, fetch, feed), y.shape
 
 
@@ -106,12 +106,14 @@ def check_grad(
     max_points: int = 64,
     seed: int = 0,
     backend: str = "numpy",
+    allow_reference_fallback: bool = False,
 ) -> None:
     """Assert that the gradient rules under ``fn`` match central finite differences.
 
     The scalar checked is ``sum(fn(*arrays)[0] * w)`` for a random ``w``. Inputs should be
     float64 so that ``eps`` is meaningful; at most ``max_points`` elements per input are
-    probed (chosen at random).
+    probed (chosen at random). With ``allow_reference_fallback``, ops that ``backend`` has
+    no kernel for run their NumPy reference kernel (with a warning).
 
     Raises:
         AssertionError: a gradient differs beyond ``atol + rtol * |numeric|``.
@@ -119,7 +121,7 @@ def check_grad(
     rng = np.random.default_rng(seed)
     arrays = [np.array(a) for a in arrays]
     wrt = list(range(len(arrays))) if wrt is None else list(wrt)
-    plan, yshape = _build_grad_plan(fn, arrays, wrt, backend)
+    plan, yshape = _build_grad_plan(fn, arrays, wrt, backend, allow_reference_fallback)
     n = len(arrays)
     for buf, a in zip(plan.feeds[:n], arrays, strict=True):
         buf[...] = a
