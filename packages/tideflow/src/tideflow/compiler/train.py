@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from tideflow import dtypes
+from tideflow.compiler import loss_scaling as scaling
 from tideflow.compiler.autodiff import gradients
 from tideflow.errors import JobDefinitionError
 from tideflow.framework import build
 from tideflow.framework.blob import Blob
 from tideflow.initializers import zeros_initializer
 from tideflow.ops.math import scalar_mul
+from tideflow.optimizer.loss_scale import DynamicLossScalePolicy
 
 
 def _train_step(ctx: build.BuildContext) -> Blob:
@@ -63,8 +65,15 @@ def build_train(ctx: build.BuildContext) -> None:
     var_names = list(dict.fromkeys(n for _, names in groups for n in names))
     diffs = ctx.extras.get("watch_diffs", [])
     xs = [variables[n] for n in var_names] + [b for b, _ in diffs]
-    scale = float(conf["loss_scale"])
-    seeds = [build.add_op("fill", [], {"shape": loss.shape, "dtype": loss.dtype,
+    policy = conf.get("policy")
+    dynamic = isinstance(policy, DynamicLossScalePolicy)
+    if dynamic and conf.get("train_step") is not None:
+        raise JobDefinitionError(f"job '{ctx.job_name}': a dynamic loss scale cannot be used "
+                                 "with train_step_lbn (as in OneFlow)")
+    state = scaling.declare_state(ctx, policy) if dynamic else None
+    scale = 1.0 if dynamic else float(conf["loss_scale"])
+    seeds = [scaling.seed(state.scale, loss) if state is not None else
+             build.add_op("fill", [], {"shape": loss.shape, "dtype": loss.dtype,
                                        "value": scale}, name="loss_seed") for loss in losses]
     grads = gradients(losses, seeds, xs)
     for (blob, handler), g in zip(diffs, grads[len(var_names):], strict=True):
@@ -73,6 +82,7 @@ def build_train(ctx: build.BuildContext) -> None:
         ctx.extras.setdefault("watch_values", []).append((g, handler))
     count = first.size
     processed: dict[str, Any] = {}
+    unscaled: list[Blob] = []
     lazy = _indexed_slices_names(ctx)
     owners = {n: opt for opt, names in groups for n in names}
     for name, g in zip(var_names, grads, strict=False):
@@ -80,7 +90,7 @@ def build_train(ctx: build.BuildContext) -> None:
             continue
         reg = session_vars[name].regularizer
         opt = owners[name]
-        if (name in lazy and (reg is None or not (reg.l1 or reg.l2))
+        if (name in lazy and not dynamic and (reg is None or not (reg.l1 or reg.l2))
                 and opt.grad_clipping is None and opt.sparse_update_op_for(name)):
             rows = _as_indexed_slices(ctx, g)
             if rows is not None:
@@ -93,12 +103,16 @@ def build_train(ctx: build.BuildContext) -> None:
             g = scalar_mul(g, 1.0 / count)
         if scale != 1.0:
             g = scalar_mul(g, 1.0 / scale)
+        if state is not None:
+            g = scaling.unscale(g, state.scale)
+            unscaled.append(g)
         if reg is not None and (reg.l1 or reg.l2):
             g = build.add_op("l1_l2_regularize", [g, variables[name]],
                              {"l1": reg.l1, "l2": reg.l2}, name=f"{name}-regularize")
         processed[name] = g
     user_step = conf.get("train_step")
     step = _user_step(ctx, user_step) if user_step is not None else _train_step(ctx)
+    skip = scaling.count_not_finite(unscaled) if state is not None and unscaled else None
     for opt, names in groups:
         names = [n for n in names if n in processed]
         if not names:
@@ -114,9 +128,12 @@ def build_train(ctx: build.BuildContext) -> None:
             lr = build.add_op("lr_schedule", [step], {"scheduler": opt.lr_scheduler},
                               name="System-Train-LearningRate-Scheduler")
         opt.build_updates(ctx, [(n, variables[n], g) for n, g in zip(names, gs, strict=True)],
-                          lr, step)
+                          lr, step, skip=skip)
     if user_step is None:
-        build.add_op("step_increment", [step], {}, name="System-Train-TrainStep-assign")
+        build.add_op("step_increment", [step] + ([skip] if skip is not None else []), {},
+                     name="System-Train-TrainStep-assign")
+    if state is not None and skip is not None:
+        scaling.schedule(state, skip, policy)
 
 
 def _user_step(ctx: build.BuildContext, step: Any) -> Blob:

@@ -79,8 +79,41 @@ def _infer_none(attrs: dict, *xs: Any) -> Any:
 
 
 def _increment_kernel(attrs: dict, ins: list, outs: list) -> Any:
+    if len(ins) > 1:  # a non-finite count: the step does not advance on skipped steps
+
+        def run_unless(i: list, o: list) -> None:
+            if i[1][0] == 0:
+                i[0][0] += 1
+
+        return run_unless
+
     def run(i: list, o: list) -> None:
         i[0][0] += 1
+
+    return run
+
+
+def _infer_count(attrs: dict, *gs: Any) -> Any:
+    return meta((1,), dtypes.int64)
+
+
+def _count_kernel(attrs: dict, ins: list, outs: list) -> Any:
+    def run(i: list, o: list) -> None:
+        o[0][0] = sum(int(g.size - np.count_nonzero(np.isfinite(g))) for g in i)
+
+    return run
+
+
+def _schedule_kernel(attrs: dict, ins: list, outs: list) -> Any:
+    from tideflow.optimizer.loss_scale import schedule_step
+
+    period, multiplier = int(attrs["increment_period"]), float(attrs["multiplier"])
+
+    def run(i: list, o: list) -> None:
+        count, scale, good, skipped = i
+        k, s = schedule_step(int(count[0]), int(good[0]), float(scale[0]), period, multiplier)
+        good[0], scale[0] = k, s
+        skipped[0] += int(count[0] != 0)
 
     return run
 
@@ -93,5 +126,9 @@ SPECS = [
            summary="scale gradients so their global norm is at most clip_norm"),
     OpSpec("lr_schedule", _infer_lr, _lr_kernel, summary="learning rate at the train step"),
     OpSpec("step_increment", _infer_none, _increment_kernel, stateful=True,
-           summary="advance the train-step counter"),
+           summary="advance the train-step counter (unless the step was skipped)"),
+    OpSpec("count_not_finite", _infer_count, _count_kernel,
+           summary="number of non-finite elements over all gradients"),
+    OpSpec("dynamic_loss_scale_schedule", _infer_none, _schedule_kernel, stateful=True,
+           summary="grow or shrink the dynamic loss scale after a step"),
 ]

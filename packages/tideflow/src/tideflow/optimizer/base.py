@@ -193,7 +193,8 @@ class Optimizer:
         ctx.extras["train_conf"] = {
             "losses": losses,
             "optimizers": self.sub_optimizers(),
-            "loss_scale": policy.loss_scale_factor if policy is not None else 1.0,
+            "loss_scale": getattr(policy, "loss_scale_factor", 1.0),
+            "policy": policy,
             "train_step": self.train_step_lbn,
         }
 
@@ -215,11 +216,14 @@ class Optimizer:
         return [n for n in trainable if n in set(names)]
 
     def build_updates(self, ctx: build.BuildContext, items: list[tuple[str, Blob, Any]],
-                      lr: Blob, step: Blob) -> None:
+                      lr: Blob, step: Blob, skip: Blob | None = None) -> None:
         """Create slots and one update op per (name, variable, gradient).
 
         A gradient is a blob, or an ``(indices, values)`` pair for a lazy row update.
+        ``skip`` (dynamic loss scaling) is the non-finite gradient count: updates do nothing
+        when it is nonzero.
         """
+        tail = [lr, step] + ([skip] if skip is not None else [])
         from tideflow.initializers import constant_initializer
         from tideflow.variables import declare_in_job
 
@@ -233,10 +237,9 @@ class Optimizer:
             ]
             attrs = {**hyper, "weight_decay": self.weight_decay_for(name)}
             if isinstance(grad, tuple):
-                build.add_op(self.sparse_update_op_for(name) or "", [var, *grad, *slots, lr,
-                                                                      step], attrs,
-                             name=f"{name}_optimizer")
+                build.add_op(self.sparse_update_op_for(name) or "", [var, *grad, *slots, *tail],
+                             attrs, name=f"{name}_optimizer")
                 continue
             ctx.extras.setdefault("grad_values", {})[name] = grad.value
-            build.add_op(self.update_op_for(name), [var, grad, *slots, lr, step], attrs,
+            build.add_op(self.update_op_for(name), [var, grad, *slots, *tail], attrs,
                          name=f"{name}_optimizer")

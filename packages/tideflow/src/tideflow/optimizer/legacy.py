@@ -167,5 +167,5 @@ def legacy_train_conf(ctx: build.BuildContext) -> dict[str, Any] | None:
     opt = optimizer_from_config(config)
     policy = opt.loss_scale_policy
     return {"losses": losses, "optimizers": opt.sub_optimizers(),
-            "loss_scale": policy.loss_scale_factor if policy is not None else 1.0,
+            "loss_scale": getattr(policy, "loss_scale_factor", 1.0), "policy": policy,
             "train_step": None}

@@ -2,11 +2,13 @@
 
 A family writes ``update(param, grad, slots, lr, step, hyper) -> (param, slots)`` once, as
 a pure function over arrays, and turns it into an op with :func:`update_op_spec`. The op's
-inputs are ``(param, grad, *slots, lr, step)`` (a slot has the variable's shape, or ``(1,)``
+inputs are ``(param, grad, *slots, lr, step[, skip])`` (a slot has the variable's shape, or ``(1,)``
 for per-variable scalar state); it writes the new parameter and slots in place and has no
 outputs. ``lr`` is a Python float (the scheduled rate), ``step`` the train step read before
 the increment (0 at the first update), ``hyper`` the op's attributes (the optimizer's
-``hyperparams()`` plus ``weight_decay``).
+``hyperparams()`` plus ``weight_decay``). The optional last input ``skip`` (int64, shape
+(1,)) is the non-finite gradient count under dynamic loss scaling: when nonzero the update
+changes nothing. A backend's own update kernel must honour it too.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ UpdateFn = Callable[..., tuple[np.ndarray, tuple[np.ndarray, ...]]]
 
 def _infer(num_slots: int) -> Callable[..., tuple[()]]:
     def infer(attrs: dict, param: Any, grad: Any, *rest: Any) -> tuple[()]:
-        check(len(rest) == num_slots + 2,
-              f"expects {num_slots} slots, lr and step; received {len(rest)} extra inputs")
+        check(len(rest) in (num_slots + 2, num_slots + 3),
+              f"expects {num_slots} slots, lr, step (and an optional skip count); received "
+              f"{len(rest)} extra inputs")
         check(grad.shape == param.shape,
               f"gradient shape {grad.shape} differs from the variable's {param.shape}")
         for s in rest[:num_slots]:
@@ -41,8 +44,11 @@ def reference_kernel(fn: UpdateFn, num_slots: int) -> Callable[..., Any]:
 
     def make(attrs: dict, ins: list, outs: list) -> Callable[[list, list], None]:
         hyper = dict(attrs)
+        skip_at = 4 + num_slots if len(ins) > 4 + num_slots else None
 
         def run(i: list, o: list) -> None:
+            if skip_at is not None and i[skip_at][0] != 0:
+                return  # a non-finite gradient this step: change nothing
             param, grad = i[0], i[1]
             slots = tuple(i[2:2 + num_slots])
             lr = float(i[2 + num_slots][0])
@@ -65,8 +71,9 @@ def update_op_spec(name: str, fn: UpdateFn, num_slots: int, summary: str = "") -
 
 def _infer_sparse(num_slots: int) -> Callable[..., tuple[()]]:
     def infer(attrs: dict, param: Any, indices: Any, values: Any, *rest: Any) -> tuple[()]:
-        check(len(rest) == num_slots + 2,
-              f"expects {num_slots} slots, lr and step; received {len(rest)} extra inputs")
+        check(len(rest) in (num_slots + 2, num_slots + 3),
+              f"expects {num_slots} slots, lr, step (and an optional skip count); received "
+              f"{len(rest)} extra inputs")
         check(indices.dtype.np_dtype.kind in "iu", f"indices must be integers; received "
               f"{indices.dtype.name}")
         check(values.shape == indices.shape + param.shape[1:],
@@ -88,8 +95,11 @@ def sparse_reference_kernel(fn: UpdateFn, num_slots: int) -> Callable[..., Any]:
         hyper = dict(attrs)
         row_shape = tuple(ins[0].shape[1:])
         n_rows = ins[0].shape[0]
+        skip_at = 5 + num_slots if len(ins) > 5 + num_slots else None
 
         def run(i: list, o: list) -> None:
+            if skip_at is not None and i[skip_at][0] != 0:
+                return
             param, indices, values = i[0], i[1], i[2]
             slots = tuple(i[3:3 + num_slots])
             lr = float(i[3 + num_slots][0])
