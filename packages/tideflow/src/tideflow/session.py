@@ -19,7 +19,6 @@ from tideflow.variables import VariableStore
 
 if TYPE_CHECKING:
     from tideflow.job import CompiledJob, JobFunction
-    from tideflow.runtime.backend import Backend
 
 
 @dataclass
@@ -43,7 +42,6 @@ class Session:
         self.jobs: dict[str, JobFunction] = {}
         self.variables = VariableStore()
         self.compiled: dict[str, CompiledJob] = {}
-        self.backends: dict[str, Backend] = {}
         self.lock = threading.RLock()
 
     @property
@@ -83,7 +81,6 @@ class Session:
         except BaseException:
             self.variables = VariableStore()
             self.compiled = {}
-            self.backends = {}
             raise
         self.status = "running"
 
