@@ -43,110 +43,13 @@ from tideflow.plugins.records import KernelSpec, resolve
 from tideflow.plugins.registry import get_registry
 from tideflow.testing._params import as_params, named
 from tideflow.testing.ops import check_grad
+from tideflow.testing.samples import SAMPLES, ZERO_SIZE, SampleFn, out_metas, sample
 
-#: ``(attrs, input arrays, output metas)`` of one call of an op.
-Sample = tuple[dict[str, Any], list[np.ndarray], list[TensorMeta]]
-SampleFn = Callable[[np.random.Generator], Sample]
+__all__ = ["SAMPLES", "TOLERANCES", "ZERO_SIZE", "kernel_checks", "out_metas", "sample"]
 
 #: dtype name -> (rtol, atol) of kernel-vs-reference comparisons.
 TOLERANCES: dict[str, tuple[float, float]] = {
     "float16": (1e-3, 1e-3), "float32": (1e-5, 1e-6), "float64": (1e-12, 1e-12)}
-
-
-def out_metas(op: str, attrs: dict[str, Any], ins: list[np.ndarray]) -> list[TensorMeta]:
-    """The output metas of ``op`` on ``ins``, from the op's own shape inference."""
-    metas = [TensorMeta(tuple(a.shape), as_dtype(a.dtype)) for a in ins]
-    out = get_registry().op(op).infer(attrs, *metas)
-    return list(out) if isinstance(out, tuple) else [out]
-
-
-def sample(op: str, attrs: dict[str, Any], ins: list[np.ndarray]) -> Sample:
-    """Build a :data:`Sample` (the output metas come from the op's inference)."""
-    return attrs, ins, out_metas(op, attrs, ins)
-
-
-def _n(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return rng.standard_normal(shape)
-
-
-def _pos(rng: np.random.Generator, *shape: int) -> np.ndarray:
-    return rng.uniform(0.5, 2.0, shape)
-
-
-def _lr_step(step: int = 3) -> list[np.ndarray]:
-    return [np.array([0.1], np.float32), np.array([step], np.int64)]
-
-
-def _binary(op: str, b: Callable[..., np.ndarray] = _n, shapes: Any = ((3, 1, 5), (4, 5))
-            ) -> SampleFn:
-    return lambda rng: sample(op, {}, [_n(rng, *shapes[0]), b(rng, *shapes[1])])
-
-
-def _unary(op: str, x: Callable[..., np.ndarray] = _n, shape: Any = (3, 5, 7)) -> SampleFn:
-    return lambda rng: sample(op, {}, [x(rng, *shape)])
-
-
-def _update(op: str, attrs: dict[str, Any], slots: Any, shape: Any = (3, 5)) -> SampleFn:
-    """An update op: ``(param, grad, *slots, lr, step)``; ``slots(rng, shape)`` -> arrays."""
-    return lambda rng: sample(op, attrs, [_n(rng, *shape), _n(rng, *shape),
-                                          *slots(rng, shape), *_lr_step()])
-
-
-_CONV = {"strides": (2, 1), "pads": ((1, 1), (0, 1)), "dilations": (1, 1), "groups": 1,
-         "data_format": "NCHW"}
-_POOL = {"ksize": (3, 2), "strides": (2, 2), "pads": ((1, 0), (0, 1)), "ceil_mode": False,
-         "data_format": "NCHW"}
-_ADAM = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.01}
-
-#: op name -> ``fn(rng) -> (attrs, inputs, output metas)``: float64 inputs with odd sizes.
-SAMPLES: dict[str, SampleFn] = {
-    **{op: _binary(op) for op in ("add", "subtract", "multiply", "maximum", "minimum")},
-    "divide": _binary("divide", _pos),
-    **{op: _unary(op) for op in ("negative", "relu", "sigmoid", "tanh", "exp", "square",
-                                 "sin", "cos")},
-    **{op: _unary(op, _pos) for op in ("log", "sqrt", "rsqrt", "reciprocal")},
-    "softmax": lambda rng: sample("softmax", {"axis": -1}, [_n(rng, 3, 7)]),
-    "log_softmax": lambda rng: sample("log_softmax", {"axis": 1}, [_n(rng, 5, 3)]),
-    "matmul": lambda rng: sample("matmul", {"transpose_a": False, "transpose_b": True},
-                                 [_n(rng, 3, 7).T, _n(rng, 5, 3)]),  # a is a transposed view
-    "reduce_sum": lambda rng: sample("reduce_sum", {"axis": (0, 2), "keepdims": False},
-                                     [_n(rng, 3, 4, 5)]),
-    "reduce_max": lambda rng: sample("reduce_max", {"axis": 1, "keepdims": True},
-                                     [_n(rng, 3, 4, 5)]),
-    "conv2d": lambda rng: sample("conv2d", _CONV, [_n(rng, 2, 3, 7, 6), _n(rng, 4, 3, 3, 2)]),
-    "max_pool2d": lambda rng: sample("max_pool2d", _POOL, [_n(rng, 2, 3, 7, 5)]),
-    "avg_pool2d": lambda rng: sample("avg_pool2d", _POOL, [_n(rng, 2, 3, 7, 5)]),
-    "bias_add": lambda rng: sample("bias_add", {"axis": 1}, [_n(rng, 2, 5, 3), _n(rng, 5)]),
-    "sgd_update": _update("sgd_update", {"weight_decay": 0.01}, lambda r, s: []),
-    "momentum_update": _update("momentum_update", {"beta": 0.9, "weight_decay": 0.01},
-                               lambda r, s: [_n(r, *s)]),
-    "adam_update": _update("adam_update", {**_ADAM, "do_bias_correction": True},
-                           lambda r, s: [_n(r, *s), _pos(r, *s)]),
-    "lamb_update": _update("lamb_update", {**_ADAM, "epsilon": 1e-6}, lambda r, s: [
-        _n(r, *s), _pos(r, *s), np.array([0.9 ** 3]), np.array([0.999 ** 3])]),
-    "lars_update": _update("lars_update", {"beta": 0.9, "epsilon": 1e-9, "weight_decay": 0.01,
-                                           "lars_coefficient": 0.001}, lambda r, s: [_n(r, *s)]),
-    "rmsprop_update": _update("rmsprop_update", {"decay_rate": 0.99, "epsilon": 1e-8,
-                                                 "weight_decay": 0.0}, lambda r, s: [_pos(r, *s)]),
-    "rmsprop_centered_update": _update(
-        "rmsprop_centered_update", {"decay_rate": 0.99, "epsilon": 1e-8, "weight_decay": 0.0},
-        lambda r, s: [_pos(r, *s), 0.1 * _n(r, *s)]),
-}
-
-#: op name -> a sample with empty arrays, for the ops that allow them.
-ZERO_SIZE: dict[str, SampleFn] = {
-    **{op: _binary(op, shapes=((0, 5), (5,))) for op in ("add", "subtract", "multiply")},
-    **{op: _unary(op, shape=(0, 3)) for op in ("relu", "sigmoid", "tanh", "exp", "negative")},
-    "softmax": lambda rng: sample("softmax", {"axis": -1}, [_n(rng, 0, 7)]),
-    "matmul": lambda rng: sample("matmul", {"transpose_a": False, "transpose_b": False},
-                                 [_n(rng, 4, 0), _n(rng, 0, 5)]),  # k = 0: zeros
-    "reduce_sum": lambda rng: sample("reduce_sum", {"axis": 0, "keepdims": False},
-                                     [_n(rng, 0, 4)]),
-    "bias_add": lambda rng: sample("bias_add", {"axis": 1}, [_n(rng, 0, 5, 3), _n(rng, 5)]),
-    "sgd_update": _update("sgd_update", {"weight_decay": 0.01}, lambda r, s: [], (0, 5)),
-    "momentum_update": _update("momentum_update", {"beta": 0.9, "weight_decay": 0.01},
-                               lambda r, s: [_n(r, *s)], (0, 5)),
-}
 
 
 # ---------------------------------------------------------------- running and comparing

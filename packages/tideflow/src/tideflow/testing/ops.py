@@ -17,7 +17,18 @@ from tideflow.plugins.registry import get_registry
 from tideflow.runtime.backend import Backend
 
 
-def _backend(name: str, allow_reference_fallback: bool = False) -> Backend:
+def default_backend() -> str:
+    """The backend that ``cpu`` placements get here: ``TIDEFLOW_CPU_BACKEND``, else the
+    highest-priority available one (``numba`` when tideflow-numba is installed)."""
+    import os
+
+    requested = os.environ.get("TIDEFLOW_CPU_BACKEND") or None
+    spec = get_registry().select_backend("cpu", requested)
+    return spec.name if spec is not None else "numpy"
+
+
+def _backend(name: str | None, allow_reference_fallback: bool = False) -> Backend:
+    name = default_backend() if name is None else name
     return Backend(get_registry().backends[name], allow_reference_fallback)
 
 
@@ -35,7 +46,7 @@ def _as_list(out: Any) -> list[Blob]:
 def run_graph(
     fn: Callable[..., Any],
     arrays: Sequence[np.ndarray],
-    backend: str = "numpy",
+    backend: str | None = None,
     trainable: bool = True,
 ) -> list[np.ndarray]:
     """Trace ``fn`` on placeholders shaped like ``arrays``, run it once, return outputs.
@@ -43,7 +54,7 @@ def run_graph(
     Args:
         fn: function of blobs returning a blob or a tuple of blobs.
         arrays: input values (their shapes and dtypes define the placeholders).
-        backend: backend name that runs every op.
+        backend: backend name that runs every op (default: :func:`default_backend`).
         trainable: whether ops see a train job (dropout, batch norm).
     """
     arrays = [np.asarray(a) for a in arrays]
@@ -60,7 +71,7 @@ def run_graph(
 
 
 def _build_grad_plan(fn: Callable[..., Any], arrays: list[np.ndarray], wrt: list[int],
-                     backend: str, allow_reference_fallback: bool = False) -> Any:
+                     backend: str | None, allow_reference_fallback: bool = False) -> Any:
     ctx = BuildContext(Graph(), job_name="check_grad", trainable=True)
     with building(ctx):
         xs = _inputs(arrays)
@@ -105,7 +116,7 @@ def check_grad(
     eps: float = 1e-6,
     max_points: int = 64,
     seed: int = 0,
-    backend: str = "numpy",
+    backend: str | None = None,
     allow_reference_fallback: bool = False,
 ) -> None:
     """Assert that the gradient rules under ``fn`` match central finite differences.
