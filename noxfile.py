@@ -23,7 +23,10 @@ OPTIMIZERS = [
     "plugins/tideflow-optim-rmsprop",
     "plugins/tideflow-optim-adam",
 ]
-BACKEND_PLUGINS: dict[str, list[str]] = {"numpy": []}
+#: backend -> the plugins its test session installs (the NumPy reference is in the core).
+BACKEND_PLUGINS: dict[str, list[str]] = {"numpy": [], "numba": ["plugins/tideflow-numba"]}
+#: numba's on-disk kernel cache, shared by the sessions and kept between runs.
+NUMBA_CACHE = str(Path(".nox", "numba-cache").resolve())
 #: Plugins that only the conformance session installs: the template and a third-party example.
 SAMPLE_PLUGINS = ["plugins/_template", "tests/data/tideflow-optim-example"]
 TEST_DEPS = ["pytest>=8", "tqdm", "matplotlib", "protobuf"]
@@ -45,9 +48,11 @@ def tests(session: nox.Session, backend: str) -> None:
     """Run every test (core, plugins, cross-package) on one backend."""
     _install(session, CORE, *OPTIMIZERS, *BACKEND_PLUGINS[backend])
     session.install(TORCH)
-    env = {"TIDEFLOW_TEST_BACKENDS": backend, "TIDEFLOW_CPU_BACKEND": backend}
+    env = {"TIDEFLOW_TEST_BACKENDS": backend, "TIDEFLOW_CPU_BACKEND": backend,
+           "NUMBA_CACHE_DIR": NUMBA_CACHE}
     session.run("pytest", "-q", f"{CORE}/tests", *[f"{p}/tests" for p in OPTIMIZERS],
-                "tests", *session.posargs, env=env)
+                *[f"{p}/tests" for p in BACKEND_PLUGINS[backend]], "tests", *session.posargs,
+                env=env)
 
 
 @nox.session
@@ -80,7 +85,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Train LeNet on MNIST with the default backend and print the test accuracy."""
-    session.install("-e", CORE, *[a for p in OPTIMIZERS for a in ("-e", p)], "tqdm")
+    session.install("-e", CORE, *[a for p in OPTIMIZERS + BACKEND_PLUGINS["numba"]
+                                  for a in ("-e", p)], "tqdm")
     session.run("python", "examples/lenet_mnist.py", *session.posargs,
                 env={"TIDEFLOW_DATA_DIR": os.environ.get("TIDEFLOW_DATA_DIR", "")} if
                 os.environ.get("TIDEFLOW_DATA_DIR") else None)
@@ -88,6 +94,8 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against PyTorch CPU (ratios measured side by side)."""
-    session.install("-e", CORE, *[a for p in OPTIMIZERS for a in ("-e", p)], "torch==2.13.0")
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    """Benchmarks against PyTorch CPU and the memory roofline (ratios measured side by side)."""
+    session.install("-e", CORE, *[a for p in OPTIMIZERS + BACKEND_PLUGINS["numba"]
+                                  for a in ("-e", p)], TORCH, "tqdm")
+    session.run("python", "benchmarks/run.py", *session.posargs,
+                env={"NUMBA_CACHE_DIR": NUMBA_CACHE})

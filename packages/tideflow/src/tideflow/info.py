@@ -119,8 +119,25 @@ def render(data: dict[str, Any]) -> str:
     rows += [[op, *cells.values()] for op, cells in matrix["ops"].items()]
     out += _table(rows) if len(rows) > 1 else ["  no ops"]
     if "timings" in data:
-        out += ["", "Compile timings:", "  no compile timings recorded"]
+        from tideflow.timings import render as render_timings
+
+        out += render_timings(data["timings"])
     return "\n".join(out)
+
+
+def _timings(registry: Any) -> list[dict[str, Any]]:
+    """:func:`tideflow.timings.measure` for every available ``cpu`` backend."""
+    from tideflow.timings import measure
+
+    rows = []
+    for name, spec in sorted(registry.backends.items()):
+        if spec.device != "cpu" or not registry.backend_available(name)[0]:
+            continue
+        try:
+            rows.append(measure(name))
+        except Exception as exc:  # noqa: BLE001 - reported, the listing still prints
+            rows.append({"backend": name, "error": f"{type(exc).__name__}: {exc}"})
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     data = gather(registry)
     if args.timings:
-        data["timings"] = []
+        data["timings"] = _timings(registry)
     try:
         print(json.dumps(data, indent=2) if args.json else render(data), flush=True)
     except BrokenPipeError:  # `python -m tideflow info | head`: stop quietly

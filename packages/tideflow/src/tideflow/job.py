@@ -21,6 +21,7 @@ import numpy as np
 
 from tideflow import session as _session
 from tideflow import typing as tp
+from tideflow.compiler.fuse_updates import fuse_updates
 from tideflow.compiler.lower import lower
 from tideflow.errors import FeedError, FeedTypeError, JobDefinitionError
 from tideflow.framework import build, results
@@ -296,8 +297,15 @@ def compile_all(session: _session.Session) -> dict[str, CompiledJob]:
         graph = t.ctx.graph
         bound = {n.outputs[0]: session.variables.arrays[n.attrs["var_name"]]
                  for n in graph.nodes if n.type == "variable"}
-        flat_grads = _bind_flat_grads(session, t.ctx.extras.get("grad_values", {}), bound)
-        keep = {v for v, _ in t.watches}
+        spans, fused_grads = fuse_updates(graph, t.ctx.extras.get("update_groups", []),
+                                          session.variables, backends)
+        grad_values = dict(t.ctx.extras.get("grad_values", {}))
+        grad_values.update({name: v for v, name in fused_grads.items()})
+        flat_grads = _bind_flat_grads(session, grad_values, bound)
+        for value, key, start, size in spans:
+            source = flat_grads[key[1]] if key[0] == "grad" else session.variables.flat[key]
+            bound[value] = source[start:start + size]
+        keep = {v for v, _ in t.watches} | set(fused_grads)
         plan = lower(graph, backends, bound, t.fetch, t.feed, keep)
         compiled[t.job.name] = CompiledJob(plan, t.job.params, t.recipe, t.watches, flat_grads)
     return compiled

@@ -12,13 +12,14 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tideflow.compiler.fuse_updates import FLAT_SPAN, is_fused
 from tideflow.framework.graph import Graph
 from tideflow.plugins.registry import get_registry
 from tideflow.runtime.backend import Backend
 from tideflow.runtime.plan import Plan
 
 #: Op types whose outputs are bound by the caller (no kernel runs for them).
-BOUND_OPS = frozenset({"variable", "input"})
+BOUND_OPS = frozenset({"variable", "input", FLAT_SPAN})
 
 
 def live_nodes(graph: Graph, needed: set[int]) -> list[int]:
@@ -28,7 +29,8 @@ def live_nodes(graph: Graph, needed: set[int]) -> list[int]:
     keep = []
     for i in range(len(graph.nodes) - 1, -1, -1):
         node = graph.nodes[i]
-        if registry.op(node.type).spec.stateful or any(v in want for v in node.outputs):
+        stateful = node.type not in BOUND_OPS and registry.op(node.type).spec.stateful
+        if stateful or any(v in want for v in node.outputs):
             keep.append(i)
             want.update(node.inputs)
     keep.reverse()
@@ -89,7 +91,8 @@ def lower(
         in_metas = [graph.metas[v] for v in node.inputs]
         out_metas = [graph.metas[v] for v in node.outputs]
         dtype = _kernel_dtype(in_metas + out_metas)
-        factory = backend.kernel_factory(node.type, dtype)
+        factory = backend.kernel_factory(node.type, dtype,
+                                         "fused" if is_fused(node) else "default")
         run = factory(node.attrs, in_metas, out_metas)
         plan.steps.append(_bind(run, ins, outs))
         plan.names.append(node.name)

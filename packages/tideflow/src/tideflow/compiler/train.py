@@ -119,16 +119,21 @@ def build_train(ctx: build.BuildContext) -> None:
             continue
         gs = [processed[n] for n in names]
         clip = opt.grad_clipping
+        clip_index = None
         if clip is not None:
             gs = list(_as_tuple(build.add_op("clip_by_global_norm", gs,
                                              {"clip_norm": clip.clip_norm}, name="clip")))
+            clip_index = len(ctx.graph.nodes) - 1
         if getattr(opt.lr_scheduler, "blob", None) is not None:
             lr = _custom_lr(ctx, opt.lr_scheduler.blob)
         else:
             lr = build.add_op("lr_schedule", [step], {"scheduler": opt.lr_scheduler},
                               name="System-Train-LearningRate-Scheduler")
-        opt.build_updates(ctx, [(n, variables[n], g) for n, g in zip(names, gs, strict=True)],
-                          lr, step, skip=skip)
+        dense = opt.build_updates(ctx, [(n, variables[n], g) for n, g in
+                                        zip(names, gs, strict=True)], lr, step, skip=skip)
+        if dense and all(not isinstance(processed[n], tuple) for n in names):
+            ctx.extras.setdefault("update_groups", []).append(
+                {"nodes": list(dense), "clip": clip_index})
     if user_step is None:
         build.add_op("step_increment", [step] + ([skip] if skip is not None else []), {},
                      name="System-Train-TrainStep-assign")

@@ -216,18 +216,23 @@ class Optimizer:
         return [n for n in trainable if n in set(names)]
 
     def build_updates(self, ctx: build.BuildContext, items: list[tuple[str, Blob, Any]],
-                      lr: Blob, step: Blob, skip: Blob | None = None) -> None:
+                      lr: Blob, step: Blob, skip: Blob | None = None) -> list[int]:
         """Create slots and one update op per (name, variable, gradient).
 
         A gradient is a blob, or an ``(indices, values)`` pair for a lazy row update.
         ``skip`` (dynamic loss scaling) is the non-finite gradient count: updates do nothing
         when it is nonzero.
+
+        Returns:
+            The graph indices of the dense update ops, which the compiler may fuse into
+            one multi-tensor call (``docs/plugins/fused-updates.md``).
         """
         tail = [lr, step] + ([skip] if skip is not None else [])
         from tideflow.initializers import constant_initializer
         from tideflow.variables import declare_in_job
 
         hyper = self.hyperparams()
+        dense: list[int] = []
         for name, var, grad in items:
             slots = [
                 declare_in_job(f"{name}-{suffix}", self.slot_shape(suffix, var.shape),
@@ -243,3 +248,5 @@ class Optimizer:
             ctx.extras.setdefault("grad_values", {})[name] = grad.value
             build.add_op(self.update_op_for(name), [var, grad, *slots, *tail], attrs,
                          name=f"{name}_optimizer")
+            dense.append(len(ctx.graph.nodes) - 1)
+        return dense

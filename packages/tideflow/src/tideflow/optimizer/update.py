@@ -132,3 +132,56 @@ def indexed_slices_op_spec(name: str, fn: UpdateFn, num_slots: int, summary: str
     """
     return OpSpec(name, _infer_sparse(num_slots), sparse_reference_kernel(fn, num_slots), None,
                   stateful=True, summary=summary)
+
+
+def fused_reference_kernel(op_type: str) -> Callable[..., Any]:
+    """The NumPy reference of ``op_type``'s ``"fused"`` variant (docs/plugins/fused-updates.md).
+
+    Applies the op's per-variable reference kernel to each segment of the flat spans, after
+    clipping the whole flat gradient to ``attrs["clip_norm"]`` when set. This is the oracle
+    the conformance kit compares fused kernels with, and what a backend may register as its
+    fused kernel when it only wants the clipping folded in.
+    """
+    from tideflow.framework.graph import TensorMeta
+    from tideflow.plugins.registry import get_registry
+
+    reference = get_registry().op(op_type).reference
+
+    def make(attrs: dict, ins: list, outs: list) -> Callable[[list, list], None]:
+        offsets = attrs["segments"]
+        k = len(offsets) - 1
+        has_skip = bool(attrs.get("has_skip"))
+        clip = attrs.get("clip_norm")
+        shared = {a: v for a, v in attrs.items()
+                  if a not in ("segments", "weight_decay", "clip_norm", "has_skip")}
+        n_tail = 3 if has_skip else 2
+        slot_metas = ins[2:len(ins) - n_tail]
+        tail_metas = ins[len(ins) - n_tail:]
+        per_var = []
+        for j in range(k):
+            size = offsets[j + 1] - offsets[j]
+            var = TensorMeta((size,), ins[0].dtype)
+            metas = [var, var, *[var if m.shape[0] == ins[0].shape[0] else
+                                 TensorMeta((1,), m.dtype) for m in slot_metas], *tail_metas]
+            per_var.append(reference({**shared, "weight_decay": attrs["weight_decay"][j]},
+                                     metas, []))
+
+        def run(i: list, o: list) -> None:
+            if has_skip and i[-1][0] != 0:
+                return
+            param, grad = i[0], i[1]
+            if clip is not None:
+                norm = float(np.sqrt(np.dot(grad.astype(np.float64), grad.astype(np.float64))))
+                factor = clip / max(norm, clip) if clip > 0 else 0.0
+                grad = np.multiply(grad, factor).astype(grad.dtype, copy=False)
+            slots = i[2:len(i) - n_tail]
+            tail = i[len(i) - n_tail:]
+            n = param.shape[0]
+            for j in range(k):
+                a, b = offsets[j], offsets[j + 1]
+                seg = [s[a:b] if s.shape[0] == n else s[j:j + 1] for s in slots]
+                per_var[j]([param[a:b], grad[a:b], *seg, *tail], [])
+
+        return run
+
+    return make

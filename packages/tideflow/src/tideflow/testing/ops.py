@@ -18,8 +18,11 @@ from tideflow.runtime.backend import Backend
 
 
 def default_backend() -> str:
-    """The backend that ``cpu`` placements get here: ``TIDEFLOW_CPU_BACKEND``, else the
-    highest-priority available one (``numba`` when tideflow-numba is installed)."""
+    """The backend ``cpu`` placements get: ``TIDEFLOW_CPU_BACKEND``, else the best available.
+
+    The best available is the highest-priority one (``numba`` when tideflow-numba is
+    installed, else the NumPy reference).
+    """
     import os
 
     requested = os.environ.get("TIDEFLOW_CPU_BACKEND") or None
