@@ -23,6 +23,7 @@ from tideflow.testing import (
     optimizer_checks,
     plugin_checks,
 )
+from tideflow.testing.kernel_checks import sample
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "tests" / "data" / "tideflow-optim-example" / "src" / "tideflow_optim_example"
@@ -89,6 +90,7 @@ def install(tmp_path, monkeypatch):
         (site / f"{FAKE_HEAVY}.py").write_text("HEAVY = True\n")
         monkeypatch.syspath_prepend(str(site))
         monkeypatch.setenv("TIDEFLOW_PLUGINS", entry_point)
+        monkeypatch.delenv("TIDEFLOW_CPU_BACKEND", raising=False)  # only this plugin loads
         prefixes.append(package)
         reg.refresh()
         return dist
@@ -209,10 +211,57 @@ def softmax(attrs, ins, outs):
         e = np.exp(i[0] - i[0].max(axis=attrs["axis"], keepdims=True))
         o[0][...] = e / e.sum(axis=attrs["axis"], keepdims=True)
     return run
+
+
+def kit_sgd_rule(param, grad, slots, lr, step, hyper):
+    return param - lr * (grad + hyper["weight_decay"] * param), ()
+
+
+def kit_momentum_rule(param, grad, slots, lr, step, hyper):
+    (u,) = slots
+    u_new = hyper["beta"] * u - lr * grad
+    return param + u_new - lr * hyper["weight_decay"] * param, (u_new,)
+
+
+def sgd_fused(attrs, ins, outs):
+    seg, wd, c = attrs["segments"], attrs["weight_decay"], attrs["clip_norm"]
+
+    def run(i, o):
+        if attrs["has_skip"] and i[4][0]:
+            return
+        p, g, lr = i[0], i[1], float(i[2][0])
+        if c is not None:
+            g = g * (c / max(float(np.sqrt(np.dot(g, g))), c))
+        for j, w in enumerate(wd):
+            a, b = seg[j], seg[j + 1]
+            p[a:b] = p[a:b] - lr * (g[a:b] + w * p[a:b])
+    return run
+
+
+def momentum_fused_ignores_clip(attrs, ins, outs):
+    seg, wd, beta = attrs["segments"], attrs["weight_decay"], attrs["beta"]
+
+    def run(i, o):
+        if attrs["has_skip"] and i[5][0]:
+            return
+        p, g, u, lr = i[0], i[1], i[2], float(i[3][0])
+        for j, w in enumerate(wd):
+            a, b = seg[j], seg[j + 1]
+            u[a:b] = beta * u[a:b] - lr * g[a:b]
+            p[a:b] = p[a:b] + u[a:b] - lr * w * p[a:b]
+    return run
 '''
 
 KERNEL_PLUGIN = '''
+from tideflow.optimizer import update_op_spec
 from tideflow.plugins import BackendSpec, KernelSpec, hookimpl
+
+
+@hookimpl
+def tideflow_ops():
+    from tideflow_kit_backend.kernels import kit_momentum_rule, kit_sgd_rule
+    return [update_op_spec("kit_sgd_update", kit_sgd_rule, 0),
+            update_op_spec("kit_momentum_update", kit_momentum_rule, 1)]
 
 
 @hookimpl
@@ -227,20 +276,45 @@ def tideflow_kernels():
     return [KernelSpec(op="relu", backend="kitcpu", impl=k + "relu"),
             KernelSpec(op="add", backend="kitcpu", impl=k + "add_wrong"),
             KernelSpec(op="sigmoid", backend="kitcpu", impl=k + "sigmoid_assumes_contiguous"),
-            KernelSpec(op="softmax", backend="kitcpu", impl=k + "softmax", variant="fused"),
+            KernelSpec(op="softmax", backend="kitcpu", impl=k + "softmax"),
+            KernelSpec(op="kit_sgd_update", backend="kitcpu", impl=k + "sgd_fused",
+                       variant="fused"),
+            KernelSpec(op="kit_momentum_update", backend="kitcpu", variant="fused",
+                       impl=k + "momentum_fused_ignores_clip"),
             KernelSpec(op="abs", backend="kitcpu", impl=k + "relu")]
 '''
 
 
-def test_kernel_checks_of_a_backend(install):
+def _update_sample(op, slots):
+    """The sample of a kit update op: ``(param, grad, *slots, lr, step)``."""
+
+    def fn(rng):
+        ins = [rng.standard_normal((3, 5)) for _ in range(2 + slots)]
+        return sample(op, {"beta": 0.9, "weight_decay": 0.01},
+                      [*ins, np.array([0.1], np.float32), np.array([3], np.int64)])
+
+    return fn
+
+
+def test_kernel_checks_of_a_backend(install, monkeypatch):
     install("tideflow_kit_backend", {"__init__.py": "", "plugin.py": KERNEL_PLUGIN,
                                      "kernels.py": KERNELS})
-    checks = {p.id: p.values[0] for p in kernel_checks("kitcpu")}
+    monkeypatch.delitem(SAMPLES, "abs", raising=False)  # an op without a sample
+    samples = {"kit_sgd_update": _update_sample("kit_sgd_update", 0),
+               "kit_momentum_update": _update_sample("kit_momentum_update", 1)}
+    checks = {p.id: p.values[0] for p in kernel_checks("kitcpu", samples=samples)}
     kernels = sorted(name for name in checks if name.startswith("check_kernel_"))
-    assert kernels == ["check_kernel_abs", "check_kernel_add", "check_kernel_relu",
-                       "check_kernel_sigmoid", "check_kernel_softmax_fused"]
+    assert kernels == ["check_kernel_abs", "check_kernel_add",
+                       "check_kernel_kit_momentum_update_fused",
+                       "check_kernel_kit_sgd_update_fused", "check_kernel_relu",
+                       "check_kernel_sigmoid", "check_kernel_softmax"]
     checks["check_kernel_relu"]()
-    checks["check_kernel_softmax_fused"]()
+    checks["check_kernel_softmax"]()
+    checks["check_kernel_kit_sgd_update_fused"]()  # three variables, clipped, skipped
+    with pytest.raises(AssertionError, match=r"kernel kit_momentum_update@kitcpu:fused .*fused "
+                                             r"clip_norm=[\d.]+, skip=0, float32, param: "
+                                             r"\d+/33 elements differ"):
+        checks["check_kernel_kit_momentum_update_fused"]()
     checks["check_gradients_relu"]()  # relu on kitcpu, relu_grad by the reference
     with pytest.raises(AssertionError, match=r"kernel add@kitcpu:default .*odd sizes, float32, "
                                              r"output 0: \d+/60 elements differ"):

@@ -380,9 +380,9 @@ def test_info_json_and_timings(install, capsys):
     assert data["kernels"]["ops"]["fake_update"]["fastcpu"] == "k+fused"
     assert {"class": "FakeSGD", "family": "fakesgd", "provider": "tf-fake-good 1.2.0"} in \
         data["optimizers"]
-    assert data["timings"] == []
-    assert info.main(["--timings"]) == 0
-    assert "no compile timings recorded" in capsys.readouterr().out
+    # the fake fastcpu backend has no kernels for the reference job: reported, not raised
+    timings = {t["backend"]: t for t in data["timings"]}
+    assert "fastcpu" in timings and "error" in timings["fastcpu"]
 
 
 def test_info_reports_conflict(install, capsys):

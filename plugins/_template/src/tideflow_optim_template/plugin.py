@@ -37,14 +37,15 @@ def tideflow_ops() -> Iterable[OpSpec]:
 
 @hookimpl
 def tideflow_kernels() -> Iterable[KernelSpec]:
-    """An optional faster kernel for the ``numba`` backend.
+    """Optional faster kernels for the ``numba`` backend: per variable, and fused.
 
-    The record only names the kernel: ``numba_kernels`` (which imports numba) is imported
-    when a job runs the op on the numba backend. Without a ``numba`` backend plugin the
-    kernel is never selected and numba need not be installed.
+    The records only name the kernels: ``numba_kernels`` (which imports numba and the
+    backend's toolkit ``tideflow_numba.updates``) is imported when a job runs the op on the
+    numba backend. Without that backend (``pip install tideflow-numba``, or this plugin's
+    extra ``numba``) the kernels are never selected. The ``"fused"`` variant updates every
+    variable of the optimizer in one call (docs/plugins/fused-updates.md).
     """
-    return [
-        KernelSpec(op="template_sgd_update", backend="numba",
-                   impl="tideflow_optim_template.numba_kernels:template_sgd_update",
-                   dtypes=("float32", "float64")),
-    ]
+    k = "tideflow_optim_template.numba_kernels:"
+    op = "template_sgd_update"
+    return [KernelSpec(op, "numba", impl=k + op),  # dtypes: float32 and float64 by default
+            KernelSpec(op, "numba", impl=f"{k}{op}_fused", variant="fused")]

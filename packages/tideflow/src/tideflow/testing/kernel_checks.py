@@ -18,6 +18,11 @@ allows empty arrays. Outputs, and inputs (update ops write into them), are compa
 per-dtype tolerances of :data:`TOLERANCES`; integer results must be equal. An op with no
 sample gives a check that fails with "no sample inputs for op X; add one".
 
+A ``"fused"`` kernel (a multi-tensor update over flat buffers, ``docs/plugins/fused-updates.md``)
+is checked against the op's per-variable reference instead: three variables of different
+sizes and weight decays drawn from ``SAMPLES[op]``, without clipping, with a clip norm that
+clips, and with a nonzero skip count (see :mod:`tideflow.testing._fused_checks`).
+
 ``check_gradients_<op>`` compares the gradient rule of each differentiable op in ``SAMPLES``
 with central finite differences in float64 (:func:`tideflow.testing.check_grad`), run on
 the backend: ops it has no kernel for (the harness's own ``multiply`` and ``reduce_sum``, the
@@ -31,7 +36,7 @@ reference), so ``kernel_checks("numpy")`` returns the gradient checks only.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -41,6 +46,7 @@ from tideflow.framework.build import add_op
 from tideflow.framework.graph import TensorMeta
 from tideflow.plugins.records import KernelSpec, resolve
 from tideflow.plugins.registry import get_registry
+from tideflow.testing._fused_checks import check_fused
 from tideflow.testing._params import as_params, named
 from tideflow.testing.ops import check_grad
 from tideflow.testing.samples import SAMPLES, ZERO_SIZE, SampleFn, out_metas, sample
@@ -106,10 +112,13 @@ def _check_kernel(spec: KernelSpec, samples: Mapping[str, SampleFn]) -> None:
     where = f"kernel {spec.name} ({reg.provider('kernel', (spec.op, spec.backend, spec.variant))})"
     kernel, reference = resolve(spec.impl), reg.op(spec.op).reference
     xp = resolve(reg.backends[spec.backend].array_module)
+    floats = [d for d in (spec.dtypes or ("float32", "float64")) if d in TOLERANCES]
+    if spec.variant == "fused":
+        check_fused(spec.op, kernel, samples[spec.op], floats, where, _compare)
+        return
     inputs = [("odd sizes", samples[spec.op], False), ("non-contiguous", samples[spec.op], True)]
     if spec.op in ZERO_SIZE:
         inputs.append(("zero-size", ZERO_SIZE[spec.op], False))
-    floats = [d for d in (spec.dtypes or ("float32", "float64")) if d in TOLERANCES]
     for label, fn, strided in inputs:
         for dtype in floats or [None]:
             attrs, ins, _ = fn(np.random.default_rng(0))
@@ -134,13 +143,16 @@ def _check_gradients(op: str, backend: str, fn: SampleFn) -> None:
 
 
 def kernel_checks(backend: str, expected_failures: Mapping[str, str] | None = None,
-                  samples: Mapping[str, SampleFn] | None = None) -> list[Any]:
+                  samples: Mapping[str, SampleFn] | None = None,
+                  ops: Collection[str] | None = None) -> list[Any]:
     """Return the kernel and gradient checks of ``backend`` as pytest parameters.
 
     Args:
         backend: an installed backend's name.
         expected_failures: check name -> reason (strict xfail: the check must fail).
         samples: extra or replacing :data:`SAMPLES` entries, e.g. for a plugin's own ops.
+        ops: only these ops' checks (default: every kernel of the backend, and every
+            sampled op for the gradient checks).
 
     Returns:
         ``check_kernel_<op>[_<variant>]`` per kernel the backend declares, then
@@ -156,13 +168,13 @@ def kernel_checks(backend: str, expected_failures: Mapping[str, str] | None = No
     table = {**SAMPLES, **(samples or {})}
     checks: dict[str, Callable[[], None]] = {}
     for (op, be, variant), spec in sorted(reg.kernels.items()):
-        if be == backend:
+        if be == backend and (ops is None or op in ops):
             name = f"check_kernel_{op}" + ("" if variant == "default" else f"_{variant}")
             checks[name] = named(name, lambda spec=spec: _check_kernel(spec, table),
                                  f"Kernel {spec.name} equals the NumPy reference.")
     for op, fn in sorted(table.items()):
         spec = reg.ops.get(op)
-        if spec is None or spec.grad is None:
+        if spec is None or spec.grad is None or (ops is not None and op not in ops):
             continue
         name = f"check_gradients_{op}"
         checks[name] = named(name, lambda op=op, fn=fn: _check_gradients(op, backend, fn),

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from tideflow_numba.kernels._nn_sum import sum_run
 from tideflow_numba.kernels._nn_util import c_strides
 
 
@@ -45,9 +46,7 @@ def runs(shape: Sequence[int], axes: Sequence[int]) -> tuple[np.ndarray, int]:
 def _sum(x: np.ndarray, base: int, rstart: np.ndarray, rlen: int) -> float:
     s = 0.0
     for r in range(rstart.size):
-        b = base + rstart[r]
-        for q in range(rlen):
-            s += x[b + q]
+        s += sum_run(x, base + rstart[r], rlen, 0.0)
     return s
 
 
@@ -62,22 +61,22 @@ def _sq_dev(x: np.ndarray, base: int, rstart: np.ndarray, rlen: int, m: float) -
     return s
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def moments(x: np.ndarray, kstart: np.ndarray, rstart: np.ndarray, rlen: int, inv_n: float,
             mean: np.ndarray, var: np.ndarray) -> None:
     """Mean and biased variance of each kept index."""
-    for k in prange(kstart.size):
+    for k in range(kstart.size):
         mean[k] = _sum(x, kstart[k], rstart, rlen) * inv_n
         var[k] = _sq_dev(x, kstart[k], rstart, rlen, mean[k]) * inv_n
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def moments_grad(x: np.ndarray, mean: np.ndarray, dmean: np.ndarray, dvar: np.ndarray,
                  c1: float, c2: float, zero: float, kstart: np.ndarray, rstart: np.ndarray,
                  rlen: int, dx: np.ndarray) -> None:
     """``dx = (x - mean) * (dvar * c2) + dmean * c1``; an empty ``dmean``/``dvar`` is absent."""
     has_var = dvar.size > 0
-    for k in prange(kstart.size):
+    for k in range(kstart.size):
         dv = dvar[k] * c2 if has_var else zero
         dm = dmean[k] * c1 if dmean.size > 0 else zero
         m = mean[k]
@@ -88,12 +87,12 @@ def moments_grad(x: np.ndarray, mean: np.ndarray, dmean: np.ndarray, dvar: np.nd
                 dx[b + q] = v + dm
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def bn_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, one: float,
              inv_n: float, kstart: np.ndarray, rstart: np.ndarray, rlen: int, y: np.ndarray,
              mean: np.ndarray, inv: np.ndarray, var: np.ndarray) -> None:
     """Batch statistics, ``inv = 1 / sqrt(var + eps)`` and ``y = (x - mean) * scale + beta``."""
-    for k in prange(kstart.size):
+    for k in range(kstart.size):
         mean[k] = _sum(x, kstart[k], rstart, rlen) * inv_n
         m = mean[k]
         var[k] = _sq_dev(x, kstart[k], rstart, rlen, m) * inv_n
@@ -106,13 +105,13 @@ def bn_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, one
                 y[b + q] = (x[b + q] - m) * scale + bk
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def bn_train_grad(x: np.ndarray, gamma: np.ndarray, mean: np.ndarray, inv: np.ndarray,
                   dy: np.ndarray, count: float, inv_count: float, kstart: np.ndarray,
                   rstart: np.ndarray, rlen: int, dx: np.ndarray, dgamma: np.ndarray,
                   dbeta: np.ndarray) -> None:
     """Fused gradient: ``dx = (count*dy - dbeta - xhat*dgamma) * gamma * inv / count``."""
-    for k in prange(kstart.size):
+    for k in range(kstart.size):
         m, iv = mean[k], inv[k]
         sb = 0.0
         sg = 0.0
@@ -133,12 +132,12 @@ def bn_train_grad(x: np.ndarray, gamma: np.ndarray, mean: np.ndarray, inv: np.nd
                 dx[b + q] = (dy[b + q] * count - xhat * dg - db) * coef
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def bn_infer(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mean: np.ndarray,
              var: np.ndarray, eps: float, kstart: np.ndarray, rstart: np.ndarray, rlen: int,
              y: np.ndarray) -> None:
     """``y = x * scale + shift`` with ``scale = gamma / sqrt(var + eps)``."""
-    for k in prange(kstart.size):
+    for k in range(kstart.size):
         scale = gamma[k] / np.sqrt(var[k] + eps)
         shift = beta[k] - mean[k] * scale
         for r in range(rstart.size):
@@ -147,13 +146,13 @@ def bn_infer(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mean: np.ndarra
                 y[b + q] = x[b + q] * scale + shift
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def bn_infer_grad(x: np.ndarray, gamma: np.ndarray, mean: np.ndarray, var: np.ndarray,
                   dy: np.ndarray, eps: float, one: float, half: float, kstart: np.ndarray,
                   rstart: np.ndarray, rlen: int, dx: np.ndarray, dgamma: np.ndarray,
                   dbeta: np.ndarray, dmean: np.ndarray, dvar: np.ndarray) -> None:
     """Gradients of ``batch_norm_infer`` in x, gamma, beta, mean and variance."""
-    for k in prange(kstart.size):
+    for k in range(kstart.size):
         iv = one / np.sqrt(var[k] + eps)
         m, gk = mean[k], gamma[k]
         sb = 0.0

@@ -25,7 +25,7 @@ from tideflow_numba.kernels._nn_util import Run, contiguous, prod
 __all__ = ["bias_add", "bias_add_grad", "conv2d", "conv2d_grad_data", "conv2d_grad_filter"]
 
 #: Target size of one chunk's column buffer (fits the last-level cache with the operands).
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 4 << 20
 
 
 class _Conv:
@@ -53,6 +53,24 @@ class _Conv:
         self.dtype = dtype
         self.geo = (self.cg, self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.pt,
                     self.pl, not self.nhwc)
+        # stride 1 with OW == W (e.g. SAME): every column row is a shifted input plane
+        self.s1 = not self.nhwc and self.sh == self.sw == 1 and self.ow == self.w
+        self.geo_s1 = (self.c, self.h, self.w, self.oh, self.cg, self.kh, self.kw, self.dh,
+                       self.dw, self.pt, self.pl, True)
+
+    def im2col(self, x: np.ndarray, cols: np.ndarray, n0: int) -> None:
+        """Fill ``cols`` (K, b, OH, OW) from images ``n0...`` of ``x`` (input layout)."""
+        if self.s1:
+            impl.im2col_s1(x.reshape(-1), cols.reshape(-1), n0, cols.shape[1], *self.geo_s1)
+        else:
+            impl.im2col(self.nchw(x), cols, n0, *self.geo)
+
+    def col2im(self, cols: np.ndarray, dx: np.ndarray, n0: int) -> None:
+        """Overwrite images ``n0...`` of ``dx`` (input layout) with the sums of ``cols``."""
+        if self.s1:
+            impl.col2im_s1(cols.reshape(-1), dx.reshape(-1), n0, cols.shape[1], *self.geo_s1)
+        else:
+            impl.col2im(cols, self.nchw(dx), n0, *self.geo)
 
     def chunks(self) -> list[tuple[int, int]]:
         """``(first image, number of images)`` of every chunk."""
@@ -95,10 +113,10 @@ def conv2d(attrs: dict, in_metas: list, out_metas: list) -> Run:
     ybuf = None if cv.nhwc else cv.buffer(cv.o)
 
     def fast(ins: list, outs: list) -> None:
-        x, w, y = cv.nchw(ins[0]), cv.filters(ins[1]), outs[0]
+        x, w, y = ins[0], cv.filters(ins[1]), outs[0]
         for n0, b in cv.chunks():
             cols = cv.cols(cbuf, b)
-            impl.im2col(x, cols, n0, *cv.geo)
+            cv.im2col(x, cols, n0)
             cm = cols.reshape(cv.g, cv.kg, b * cv.p)
             if cv.nhwc:
                 out = y[n0:n0 + b].reshape(b * cv.p, cv.g, cv.og).transpose(1, 0, 2)
@@ -118,12 +136,12 @@ def conv2d_grad_data(attrs: dict, in_metas: list, out_metas: list) -> Run:
     dbuf = None if cv.nhwc else cv.buffer(cv.o)
 
     def fast(ins: list, outs: list) -> None:
-        dy, w, dx = ins[0], cv.filters(ins[1]), cv.nchw(outs[0])
+        dy, w, dx = ins[0], cv.filters(ins[1]), outs[0]
         for n0, b in cv.chunks():
             cols = cv.cols(cbuf, b)
             np.matmul(w.transpose(0, 2, 1), cv.dy_t(dy, n0, b, dbuf),
                       out=cols.reshape(cv.g, cv.kg, b * cv.p))
-            impl.col2im(cols, dx, n0, *cv.geo)
+            cv.col2im(cols, dx, n0)
 
     return contiguous(fast)
 
@@ -136,12 +154,12 @@ def conv2d_grad_filter(attrs: dict, in_metas: list, out_metas: list) -> Run:
     part = np.empty((cv.g, cv.og, cv.kg), cv.dtype)
 
     def fast(ins: list, outs: list) -> None:
-        dy, x, dw = ins[0], cv.nchw(ins[1]), cv.filters(outs[0])
+        dy, x, dw = ins[0], ins[1], cv.filters(outs[0])
         if cv.n == 0:
             dw.fill(0)
         for k, (n0, b) in enumerate(cv.chunks()):
             cols = cv.cols(cbuf, b)
-            impl.im2col(x, cols, n0, *cv.geo)
+            cv.im2col(x, cols, n0)
             cm = cols.reshape(cv.g, cv.kg, b * cv.p)
             np.matmul(cv.dy_t(dy, n0, b, dbuf), cm.transpose(0, 2, 1),
                       out=dw if k == 0 else part)
@@ -169,9 +187,10 @@ def bias_add_grad(attrs: dict, in_metas: list, out_metas: list) -> Run:
     """Sum a gradient over every axis but ``axis`` (float64 / int64 accumulation)."""
     shape = _bias_shape(in_metas[0].shape, attrs["axis"])
     dt = np.dtype(out_metas[0].dtype.np_dtype)
-    acc = np.empty(shape[1], np.float64 if dt.kind == "f" else np.int64)
+    acc = np.zeros(shape[1], np.float64 if dt.kind == "f" else np.int64)
+    zero = acc.dtype.type(0)
 
     def fast(ins: list, outs: list) -> None:
-        impl.bias_add_grad(ins[0].reshape(shape), acc, outs[0])
+        impl.bias_add_grad(ins[0].reshape(-1), *shape, acc, zero, outs[0])
 
     return contiguous(fast)

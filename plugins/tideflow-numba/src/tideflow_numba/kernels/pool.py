@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from tideflow.ops.conv import window_out
 from tideflow_numba.kernels._nn_util import Run, contiguous
@@ -37,7 +37,20 @@ class _Pool:
         ceil = attrs["ceil_mode"]
         self.oh = window_out(self.h, self.kh, self.sh, (self.pt, self.pb), ceil)
         self.ow = window_out(self.w, self.kw, self.sw, (self.pl, self.pr), ceil)
-        self.geo = (self.kh, self.kw, self.sh, self.sw, self.pt, self.pl)
+        # per window column j: output columns [lo, hi) that read in-bounds input columns,
+        # the first of those input columns and the column stride
+        spans = []
+        for j in range(self.kw):
+            off = j - self.pl
+            lo = 0 if off >= 0 else (-off + self.sw - 1) // self.sw
+            hi = min(self.ow, (self.w - 1 - off) // self.sw + 1) if self.w - 1 - off >= 0 else 0
+            hi = max(lo, hi)
+            spans.append((lo, hi, lo * self.sw + off, self.sw))
+        self.spans = np.array(spans, np.int64).reshape(self.kw, 4)
+        self.geo = (self.kh, self.sh, self.pt, self.spans)
+        self.tiled = (self.kh == self.sh and self.kw == self.sw and self.pt == self.pl == 0
+                      and self.oh * self.sh == self.h and self.ow * self.sw == self.w)
+        self.tiled2 = self.tiled and self.kh == self.kw == 2
 
     def view(self, a: np.ndarray) -> np.ndarray:
         """An input/output array as an (N, C, H, W) view."""
@@ -57,52 +70,108 @@ class _Pool:
         return inv.astype(dtype)
 
 
-@njit(cache=True, inline="always")
-def _clip(o: int, stride: int, before: int, k: int, size: int) -> tuple[int, int, int]:
-    """Window start ``s`` of output ``o`` and its in-bounds offsets ``[lo, hi)``."""
-    s = o * stride - before
-    lo = max(0, -s)
-    hi = min(k, size - s)
-    return s, lo, max(lo, hi)
-
-
-@njit(cache=True, parallel=True)
-def _max_pool(x: np.ndarray, y: np.ndarray, idx: np.ndarray, kh: int, kw: int, sh: int,
-              sw: int, pt: int, pl: int, ninf: Any) -> None:
-    n_, c_, h_, w_ = x.shape
+@njit(cache=True)
+def _max_pool(x: np.ndarray, y: np.ndarray, idx: np.ndarray, kh: int, sh: int, pt: int,
+              spans: np.ndarray, ninf: Any) -> None:
+    # One pass over each output row per window offset (i, j), in offset order: ``v > best``
+    # keeps the first maximum and a NaN sticks, as the reference's ufunc sequence does.
+    n_, c_, h_ = x.shape[0], x.shape[1], x.shape[2]
     oh_, ow_ = y.shape[2], y.shape[3]
-    for t in prange(n_ * c_):
+    kw = spans.shape[0]
+    for t in range(n_ * c_):
         n = t // c_
         c = t % c_
-        xs = x[n, c]
         for oh in range(oh_):
-            r0, ilo, ihi = _clip(oh, sh, pt, kh, h_)
+            yr = y[n, c, oh]
+            ir = idx[n, c, oh]
             for ow in range(ow_):
-                c0, jlo, jhi = _clip(ow, sw, pl, kw, w_)
-                first = ilo == 0 and jlo == 0 and ihi > 0 and jhi > 0
-                best = xs[r0, c0] if first else ninf
-                arg = 0
-                for i in range(ilo, ihi):
-                    for j in range(jlo, jhi):
-                        v = xs[r0 + i, c0 + j]
-                        if v > best:
-                            best = v
-                            arg = i * kw + j
-                        elif v != v:
-                            best = v
-                y[n, c, oh, ow] = best
-                idx[n, c, oh, ow] = arg
+                yr[ow] = ninf
+                ir[ow] = 0
+            r0 = oh * sh - pt
+            for i in range(max(0, -r0), min(kh, h_ - r0)):
+                xr = x[n, c, r0 + i]
+                for j in range(kw):
+                    lo, hi, start, step = spans[j, 0], spans[j, 1], spans[j, 2], spans[j, 3]
+                    src = xr[start:start + (hi - lo - 1) * step + 1:step]
+                    yseg = yr[lo:hi]
+                    iseg = ir[lo:hi]
+                    code = i * kw + j
+                    for q in range(hi - lo):
+                        yseg[q], iseg[q] = _better(src[q], yseg[q], iseg[q], code)
 
 
-@njit(cache=True, parallel=True)
-def _max_pool_grad(dy: np.ndarray, idx: np.ndarray, dx: np.ndarray, kh: int, kw: int,
-                   sh: int, sw: int, pt: int, pl: int) -> None:
+@njit(cache=True, inline="always")
+def _better(v: Any, best: Any, k: int, code: int) -> tuple[Any, int]:
+    """One branch-free step of the running max: first maximum wins, NaN sticks."""
+    gt = v > best
+    return (v if gt | (v != v) else best), (code if gt else k)
+
+
+@njit(cache=True)
+def _max_pool_2x2(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> None:
+    """2x2 windows with stride 2 tiling the input exactly (no padding)."""
+    n_, c_ = x.shape[0], x.shape[1]
+    oh_, ow_ = y.shape[2], y.shape[3]
+    for t in range(n_ * c_):
+        n = t // c_
+        c = t % c_
+        for oh in range(oh_):
+            r0 = x[n, c, 2 * oh]
+            r1 = x[n, c, 2 * oh + 1]
+            yr = y[n, c, oh]
+            ir = idx[n, c, oh]
+            for ow in range(ow_):
+                best, k = r0[2 * ow], 0
+                best, k = _better(r0[2 * ow + 1], best, k, 1)
+                best, k = _better(r1[2 * ow], best, k, 2)
+                best, k = _better(r1[2 * ow + 1], best, k, 3)
+                yr[ow] = best
+                ir[ow] = k
+
+
+@njit(cache=True)
+def _max_pool_grad_2x2(dy: np.ndarray, idx: np.ndarray, dx: np.ndarray) -> None:
+    """Gradient of :func:`_max_pool_2x2`: zero each plane, then write ``dy`` at the argmax."""
     n_, c_, h_, w_ = dx.shape
     oh_, ow_ = dy.shape[2], dy.shape[3]
-    for t in prange(n_ * c_):
+    for t in range(n_ * c_):
         n = t // c_
         c = t % c_
         d = dx[n, c]
+        for r in range(h_):
+            dr = d[r]
+            for q in range(w_):
+                dr[q] = 0
+        for oh in range(oh_):
+            g = dy[n, c, oh]
+            k = idx[n, c, oh]
+            for ow in range(ow_):
+                kk = k[ow] & 3
+                d[2 * oh + (kk >> 1), 2 * ow + (kk & 1)] = g[ow]
+
+
+@njit(cache=True)
+def _max_pool_grad(dy: np.ndarray, idx: np.ndarray, dx: np.ndarray, kh: int, sh: int,
+                   pt: int, spans: np.ndarray, sw: int, pl: int, tiled: bool) -> None:
+    n_, c_, h_, w_ = dx.shape
+    oh_, ow_ = dy.shape[2], dy.shape[3]
+    kw = spans.shape[0]
+    for t in range(n_ * c_):
+        n = t // c_
+        c = t % c_
+        d = dx[n, c]
+        if tiled:  # windows tile the plane: write every element once
+            for oh in range(oh_):
+                g = dy[n, c, oh]
+                k = idx[n, c, oh]
+                for i in range(kh):
+                    dr = d[oh * sh + i]
+                    for j in range(kw):
+                        dseg = dr[j::sw]
+                        code = i * kw + j
+                        for q in range(ow_):
+                            dseg[q] = g[q] if k[q] == code else g[q] * 0
+            continue
         d[:, :] = 0
         for oh in range(oh_):
             for ow in range(ow_):
@@ -113,44 +182,58 @@ def _max_pool_grad(dy: np.ndarray, idx: np.ndarray, dx: np.ndarray, kh: int, kw:
                     d[r, q] += dy[n, c, oh, ow]
 
 
-@njit(cache=True, parallel=True)
-def _avg_pool(x: np.ndarray, y: np.ndarray, inv: np.ndarray, kh: int, kw: int, sh: int,
-              sw: int, pt: int, pl: int) -> None:
-    n_, c_, h_, w_ = x.shape
+@njit(cache=True)
+def _avg_pool(x: np.ndarray, y: np.ndarray, inv: np.ndarray, kh: int, sh: int, pt: int,
+              spans: np.ndarray) -> None:
+    n_, c_, h_ = x.shape[0], x.shape[1], x.shape[2]
     oh_, ow_ = y.shape[2], y.shape[3]
-    for t in prange(n_ * c_):
+    kw = spans.shape[0]
+    for t in range(n_ * c_):
         n = t // c_
         c = t % c_
-        xs = x[n, c]
         for oh in range(oh_):
-            r0, ilo, ihi = _clip(oh, sh, pt, kh, h_)
+            yr = y[n, c, oh]
             for ow in range(ow_):
-                c0, jlo, jhi = _clip(ow, sw, pl, kw, w_)
-                s = inv[oh, ow] - inv[oh, ow]
-                for i in range(ilo, ihi):
-                    for j in range(jlo, jhi):
-                        s += xs[r0 + i, c0 + j]
-                y[n, c, oh, ow] = s * inv[oh, ow]
+                yr[ow] = 0
+            r0 = oh * sh - pt
+            for i in range(max(0, -r0), min(kh, h_ - r0)):
+                xr = x[n, c, r0 + i]
+                for j in range(kw):
+                    lo, hi, start, step = spans[j, 0], spans[j, 1], spans[j, 2], spans[j, 3]
+                    src = xr[start:start + (hi - lo - 1) * step + 1:step]
+                    yseg = yr[lo:hi]
+                    for q in range(hi - lo):
+                        yseg[q] += src[q]
+            iv = inv[oh]
+            for ow in range(ow_):
+                yr[ow] *= iv[ow]
 
 
-@njit(cache=True, parallel=True)
-def _avg_pool_grad(dy: np.ndarray, dx: np.ndarray, inv: np.ndarray, kh: int, kw: int,
-                   sh: int, sw: int, pt: int, pl: int) -> None:
-    n_, c_, h_, w_ = dx.shape
+@njit(cache=True)
+def _avg_pool_grad(dy: np.ndarray, dx: np.ndarray, inv: np.ndarray, share: np.ndarray,
+                   kh: int, sh: int, pt: int, spans: np.ndarray) -> None:
+    n_, c_, h_ = dx.shape[0], dx.shape[1], dx.shape[2]
     oh_, ow_ = dy.shape[2], dy.shape[3]
-    for t in prange(n_ * c_):
+    kw = spans.shape[0]
+    for t in range(n_ * c_):
         n = t // c_
         c = t % c_
         d = dx[n, c]
         d[:, :] = 0
+        sh_row = share[n, c]
         for oh in range(oh_):
-            r0, ilo, ihi = _clip(oh, sh, pt, kh, h_)
+            g, iv = dy[n, c, oh], inv[oh]
             for ow in range(ow_):
-                c0, jlo, jhi = _clip(ow, sw, pl, kw, w_)
-                share = dy[n, c, oh, ow] * inv[oh, ow]
-                for i in range(ilo, ihi):
-                    for j in range(jlo, jhi):
-                        d[r0 + i, c0 + j] += share
+                sh_row[ow] = g[ow] * iv[ow]
+            r0 = oh * sh - pt
+            for i in range(max(0, -r0), min(kh, h_ - r0)):
+                dr = d[r0 + i]
+                for j in range(kw):
+                    lo, hi, start, step = spans[j, 0], spans[j, 1], spans[j, 2], spans[j, 3]
+                    dseg = dr[start:start + (hi - lo - 1) * step + 1:step]
+                    sseg = sh_row[lo:hi]
+                    for q in range(hi - lo):
+                        dseg[q] += sseg[q]
 
 
 def max_pool2d(attrs: dict, in_metas: list, out_metas: list) -> Run:
@@ -159,7 +242,10 @@ def max_pool2d(attrs: dict, in_metas: list, out_metas: list) -> Run:
     ninf = np.dtype(out_metas[0].dtype.np_dtype).type(-np.inf)
 
     def fast(ins: list, outs: list) -> None:
-        _max_pool(pl.view(ins[0]), pl.view(outs[0]), pl.view(outs[1]), *pl.geo, ninf)
+        if pl.tiled2:
+            _max_pool_2x2(pl.view(ins[0]), pl.view(outs[0]), pl.view(outs[1]))
+        else:
+            _max_pool(pl.view(ins[0]), pl.view(outs[0]), pl.view(outs[1]), *pl.geo, ninf)
 
     return contiguous(fast)
 
@@ -169,7 +255,11 @@ def max_pool2d_grad(attrs: dict, in_metas: list, out_metas: list) -> Run:
     pl = _Pool(attrs, attrs["x_shape"])
 
     def fast(ins: list, outs: list) -> None:
-        _max_pool_grad(pl.view(ins[0]), pl.view(ins[1]), pl.view(outs[0]), *pl.geo)
+        if pl.tiled2:
+            _max_pool_grad_2x2(pl.view(ins[0]), pl.view(ins[1]), pl.view(outs[0]))
+        else:
+            _max_pool_grad(pl.view(ins[0]), pl.view(ins[1]), pl.view(outs[0]), *pl.geo, pl.sw,
+                           pl.pl, pl.tiled)
 
     return contiguous(fast)
 
@@ -189,8 +279,9 @@ def avg_pool2d_grad(attrs: dict, in_metas: list, out_metas: list) -> Run:
     """Spread each output gradient evenly over its window's in-bounds elements."""
     pl = _Pool(attrs, attrs["x_shape"])
     inv = pl.inv_count(out_metas[0].dtype.np_dtype)
+    share = np.empty((pl.n, pl.c, pl.ow), inv.dtype)
 
     def fast(ins: list, outs: list) -> None:
-        _avg_pool_grad(pl.view(ins[0]), pl.view(outs[0]), inv, *pl.geo)
+        _avg_pool_grad(pl.view(ins[0]), pl.view(outs[0]), inv, share, *pl.geo)
 
     return contiguous(fast)

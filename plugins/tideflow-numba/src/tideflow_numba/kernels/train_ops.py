@@ -18,11 +18,10 @@ import numpy as np
 from numba import njit, prange
 
 from tideflow.framework.graph import TensorMeta
+from tideflow_numba.updates import CHUNK, sumsq
 
 Run = Callable[[list[Any], list[Any]], None]
 
-#: elements per parallel work item of the sum-of-squares reduction.
-CHUNK = 1 << 15
 #: float32's largest finite value (the dynamic loss scale saturates there).
 F32_MAX = float(np.finfo(np.float32).max)
 
@@ -61,26 +60,11 @@ def _regularize(g: np.ndarray, w: np.ndarray, l1: Any, l2: Any,
 
 @njit(cache=True, parallel=True)
 def _sumsq(x: np.ndarray, part: np.ndarray) -> float:  # pragma: no cover - numba
-    """Sum of squares of ``x`` in float64: per-chunk partials (4 chains each), then summed."""
+    """Sum of squares of ``x`` in float64: per-chunk partials, then their sum in order."""
     n = x.size
     nch = (n + CHUNK - 1) // CHUNK
     for c in prange(nch):
-        lo = c * CHUNK
-        hi = min(lo + CHUNK, n)
-        a0 = a1 = a2 = a3 = 0.0
-        i = lo
-        while i + 4 <= hi:
-            x0, x1, x2, x3 = float(x[i]), float(x[i + 1]), float(x[i + 2]), float(x[i + 3])
-            a0 += x0 * x0
-            a1 += x1 * x1
-            a2 += x2 * x2
-            a3 += x3 * x3
-            i += 4
-        while i < hi:
-            x0 = float(x[i])
-            a0 += x0 * x0
-            i += 1
-        part[c] = (a0 + a1) + (a2 + a3)
+        part[c] = sumsq(x, np.uint64(c * CHUNK), np.uint64(min(c * CHUNK + CHUNK, n)))
     total = 0.0
     for c in range(nch):
         total += part[c]
