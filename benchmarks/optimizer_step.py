@@ -10,8 +10,9 @@ slots. For each optimizer this reports, measured interleaved in one process (med
   ``torch.optim.<X>.step()`` with ``fused=True`` where torch has a fused CPU kernel and
   ``foreach=True`` otherwise (LARS and LAMB, which torch.optim lacks, are written here with
   ``torch._foreach_*`` multi-tensor ops, as torch's own foreach optimizers are);
-* ``roofline``: the bytes the update must move (below) over the triad bandwidth measured in
-  the same run (``a = b + s*c`` with numba over 3 x 67 MB), as a fraction of the measured time;
+* ``roofline``: the time the bytes the update must move (below) take at the triad bandwidth
+  (in-place ``a = a + s*c`` with numba over 2 x 67 MB, measured in every round), as a
+  fraction of the measured update time (100% = at the bandwidth of the triad);
 * ``step``: one full train step (forward, backward, update) against the same in torch.
 
 Bytes per parameter that an update must move (float32, read + write): SGD 12, momentum 20,
@@ -86,6 +87,12 @@ class ForeachLARS:
     def step(self) -> None:
         import torch
 
+        with torch.no_grad():
+            self._step()
+
+    def _step(self) -> None:
+        import torch
+
         grads = [p.grad for p in self.p]
         wn = torch._foreach_norm(self.p)
         gn = torch._foreach_norm(grads)
@@ -110,6 +117,12 @@ class ForeachLAMB:
     def step(self) -> None:
         import torch
 
+        with torch.no_grad():
+            self._step()
+
+    def _step(self) -> None:
+        import torch
+
         self.t += 1
         grads = [p.grad for p in self.p]
         torch._foreach_lerp_(self.m, grads, 1 - self.b1)
@@ -124,36 +137,34 @@ class ForeachLAMB:
         torch._foreach_sub_(self.p, r)
 
 
-def triad_bandwidth(n: int, repeat: int) -> float:
-    """Bytes per second of STREAM's triad, the higher of two forms (numba, all threads).
+def make_triad(n: int) -> Callable[[], float]:
+    """A timed STREAM triad over ``n`` float32 elements: returns seconds per call.
 
-    ``a = b + s*c`` (STREAM's form, counted as 12 bytes per element like STREAM does, though
-    the write of ``a`` also costs a read for ownership) and the in-place ``a = a + s*c``
-    (also 12 bytes, the access pattern of an in-place optimizer update). Both loops run over
-    chunks with unsigned bounds so that LLVM vectorizes them, as the update kernels do.
+    The in-place form ``a = a + s*c`` (12 bytes per element, the access pattern of an
+    in-place optimizer update, with no read-for-ownership of a separate output), over
+    chunks with unsigned bounds so that LLVM vectorizes it, on all numba threads.
     """
     from numba import njit, prange
 
     @njit(parallel=True, cache=False)
-    def triad(a, b, c, s, lo, hi):  # pragma: no cover - compiled
+    def triad(a, c, s, lo, hi):  # pragma: no cover - compiled
         for k in prange(lo.size):
             for i in range(lo[k], hi[k]):
-                a[i] = b[i] + s * c[i]
+                a[i] = a[i] + s * c[i]
 
     chunk = 1 << 15
     lo = np.arange(0, n, chunk, dtype=np.uint64)
     hi = np.minimum(lo + np.uint64(chunk), np.uint64(n))
-    a, b, c = (np.ones(n, np.float32) for _ in range(3))
-    best = 0.0
-    for out, first in ((a, b), (a, a)):
-        triad(out, first, c, np.float32(0.5), lo, hi)
-        times = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            triad(out, first, c, np.float32(0.5), lo, hi)
-            times.append(time.perf_counter() - t0)
-        best = max(best, 12 * n / statistics.median(times))
-    return best
+    a, c = np.ones(n, np.float32), np.ones(n, np.float32)
+    s = np.float32(1e-7)
+    triad(a, c, s, lo, hi)
+
+    def timed() -> float:
+        t0 = time.perf_counter()
+        triad(a, c, s, lo, hi)
+        return time.perf_counter() - t0
+
+    return timed
 
 
 def tideflow_job(make_opt: Callable[[], Any]) -> tuple[Callable[[], None], Callable[[], None]]:
@@ -199,7 +210,7 @@ def torch_job(make_opt: Callable[[Any], Any]) -> tuple[Callable[[], None], Calla
     return step, opt.step, kind
 
 
-def _median(fn: Callable[[], None]) -> float:
+def _once(fn: Callable[[], None]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -210,39 +221,42 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--only", nargs="*", default=None, help="optimizer names")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     _cases()
     n = LAYERS * (WIDTH * WIDTH + WIDTH)
-    bw = triad_bandwidth(n, args.repeat)
-    print(f"\n== fused optimizer step, {n / 1e6:.1f}M float32 parameters "
-          f"(triad bandwidth {bw / 1e9:.1f} GB/s, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads) ==")
+    triad = make_triad(n)
+    print(f"\n== fused optimizer step, {n / 1e6:.1f}M float32 parameters (torch "
+          f"{torch.__version__}, {torch.get_num_threads()} threads; triad measured in every "
+          "round) ==")
     print(f"{'optimizer':<10} {'torch':<8} {'update tf/torch':>16} {'roofline':>9} "
-          f"{'step tf/torch':>14}  (median ms: update tf, torch; step tf, torch)")
+          f"{'step tf/torch':>14}  (median ms: update tf, torch; step tf, torch; triad GB/s)")
     rows = []
     for name, (make_tf, nbytes, make_torch) in CASES.items():
         if args.only and name not in args.only:
             continue
         tf_step, tf_update = tideflow_job(make_tf)
         th_step, th_update, kind = torch_job(make_torch)
-        t = {"tu": [], "hu": [], "ts": [], "hs": []}
+        t = {"tu": [], "hu": [], "ts": [], "hs": [], "triad": []}
         for _ in range(args.repeat):
-            t["tu"].append(_median(tf_update))
-            t["hu"].append(_median(th_update))
-            t["ts"].append(_median(tf_step))
-            t["hs"].append(_median(th_step))
+            t["triad"].append(triad())
+            t["tu"].append(_once(tf_update))
+            t["hu"].append(_once(th_update))
+            t["ts"].append(_once(tf_step))
+            t["hs"].append(_once(th_step))
         m = {k: statistics.median(v) for k, v in t.items()}
+        bw = 12 * n / m["triad"]
         roof = nbytes * n / bw / m["tu"]
         row = {"optimizer": name, "torch": kind, "update_ratio": m["tu"] / m["hu"],
                "roofline_fraction": roof, "step_ratio": m["ts"] / m["hs"],
+               "triad_GBps": bw / 1e9,
                **{k: v * 1e3 for k, v in m.items()}}
         rows.append(row)
         print(f"{name:<10} {kind:<8} {row['update_ratio']:>16.2f} {roof:>8.0%} "
               f"{row['step_ratio']:>14.2f}  ({row['tu']:.1f}, {row['hu']:.1f}; "
-              f"{row['ts']:.1f}, {row['hs']:.1f})")
+              f"{row['ts']:.1f}, {row['hs']:.1f}; {bw / 1e9:.0f})")
     return rows
 
 

@@ -25,6 +25,7 @@ def test_import_does_not_load_numba_or_cupy():
 
 def test_predict_job_runs_with_no_plugins(monkeypatch):
     monkeypatch.setenv("TIDEFLOW_PLUGINS", "")
+    monkeypatch.delenv("TIDEFLOW_CPU_BACKEND", raising=False)  # a backend session may set it
     refresh()
     try:
         @flow.global_function(type="predict")

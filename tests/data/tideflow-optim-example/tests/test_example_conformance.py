@@ -8,6 +8,17 @@ import pytest
 from tideflow.testing import OptimizerCase, optimizer_checks, plugin_checks
 
 
+@pytest.fixture(autouse=True)
+def reference_backend(monkeypatch):
+    """Run on the NumPy reference backend.
+
+    This example ships no numba kernel for ``adagrad_update``: on the numba backend its jobs
+    raise a clear error unless ``function_config.allow_reference_fallback(True)`` is set (see
+    ``plugins/tideflow-numba/tests/test_backend.py``), so its checks pin the reference backend.
+    """
+    monkeypatch.setenv("TIDEFLOW_CPU_BACKEND", "numpy")
+
+
 def adagrad_one_step(w, g, lr, step, kwargs):
     """Adagrad from the initial accumulator: s = s0 + g^2; w - lr*g/(sqrt(s) + eps)."""
     s = kwargs.get("initial_accumulator_value", 0.1) + g * g

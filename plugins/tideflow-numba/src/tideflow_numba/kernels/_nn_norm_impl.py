@@ -4,7 +4,7 @@ Statistics are taken over every element of a flat contiguous array that shares o
 "kept" index. The factory describes both index sets as runs (see :func:`runs`): ``kstart``
 holds the flat offset of each kept index, ``rstart`` the offset of each contiguous run of
 ``rlen`` reduced elements, so element ``(k, r, q)`` is ``x[kstart[k] + rstart[r] + q]``.
-Loops run in parallel over kept indices and accumulate sums in float64; every other
+Loops run over kept indices and accumulate sums in float64; every other
 operation is done in the array dtype in the reference's order, so only the sums differ
 from the NumPy reference (by at most its own float32 rounding).
 """
@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
-from tideflow_numba.kernels._nn_sum import sum_run
+from tideflow_numba.kernels._nn_sum import sq_dev_run, sum_run
 from tideflow_numba.kernels._nn_util import c_strides
 
 
@@ -54,10 +54,7 @@ def _sum(x: np.ndarray, base: int, rstart: np.ndarray, rlen: int) -> float:
 def _sq_dev(x: np.ndarray, base: int, rstart: np.ndarray, rlen: int, m: float) -> float:
     s = 0.0
     for r in range(rstart.size):
-        b = base + rstart[r]
-        for q in range(rlen):
-            d = x[b + q] - m
-            s += d * d
+        s += sq_dev_run(x, base + rstart[r], rlen, m, 0.0)
     return s
 
 
@@ -81,8 +78,8 @@ def moments_grad(x: np.ndarray, mean: np.ndarray, dmean: np.ndarray, dvar: np.nd
         dm = dmean[k] * c1 if dmean.size > 0 else zero
         m = mean[k]
         for r in range(rstart.size):
-            b = kstart[k] + rstart[r]
-            for q in range(rlen):
+            b = uint64(kstart[k] + rstart[r])
+            for q in range(uint64(rlen)):
                 v = (x[b + q] - m) * dv if has_var else dv
                 dx[b + q] = v + dm
 
@@ -100,8 +97,8 @@ def bn_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, one
         scale = inv[k] * gamma[k]
         bk = beta[k]
         for r in range(rstart.size):
-            b = kstart[k] + rstart[r]
-            for q in range(rlen):
+            b = uint64(kstart[k] + rstart[r])
+            for q in range(uint64(rlen)):
                 y[b + q] = (x[b + q] - m) * scale + bk
 
 
@@ -116,8 +113,8 @@ def bn_train_grad(x: np.ndarray, gamma: np.ndarray, mean: np.ndarray, inv: np.nd
         sb = 0.0
         sg = 0.0
         for r in range(rstart.size):
-            b = kstart[k] + rstart[r]
-            for q in range(rlen):
+            b = uint64(kstart[k] + rstart[r])
+            for q in range(uint64(rlen)):
                 g = dy[b + q]
                 sb += g
                 sg += g * ((x[b + q] - m) * iv)
@@ -126,8 +123,8 @@ def bn_train_grad(x: np.ndarray, gamma: np.ndarray, mean: np.ndarray, inv: np.nd
         db, dg = dbeta[k], dgamma[k]
         coef = gamma[k] * iv * inv_count
         for r in range(rstart.size):
-            b = kstart[k] + rstart[r]
-            for q in range(rlen):
+            b = uint64(kstart[k] + rstart[r])
+            for q in range(uint64(rlen)):
                 xhat = (x[b + q] - m) * iv
                 dx[b + q] = (dy[b + q] * count - xhat * dg - db) * coef
 
@@ -141,8 +138,8 @@ def bn_infer(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mean: np.ndarra
         scale = gamma[k] / np.sqrt(var[k] + eps)
         shift = beta[k] - mean[k] * scale
         for r in range(rstart.size):
-            b = kstart[k] + rstart[r]
-            for q in range(rlen):
+            b = uint64(kstart[k] + rstart[r])
+            for q in range(uint64(rlen)):
                 y[b + q] = x[b + q] * scale + shift
 
 
@@ -158,8 +155,8 @@ def bn_infer_grad(x: np.ndarray, gamma: np.ndarray, mean: np.ndarray, var: np.nd
         sb = 0.0
         sg = 0.0
         for r in range(rstart.size):
-            b = kstart[k] + rstart[r]
-            for q in range(rlen):
+            b = uint64(kstart[k] + rstart[r])
+            for q in range(uint64(rlen)):
                 g = dy[b + q]
                 sb += g
                 sg += (x[b + q] - m) * g
@@ -170,8 +167,8 @@ def bn_infer_grad(x: np.ndarray, gamma: np.ndarray, mean: np.ndarray, var: np.nd
         dmean[k] = dbeta[k] * gk * -iv
         gi = gk * iv
         for r in range(rstart.size):
-            b = kstart[k] + rstart[r]
-            for q in range(rlen):
+            b = uint64(kstart[k] + rstart[r])
+            for q in range(uint64(rlen)):
                 dx[b + q] = dy[b + q] * gi
 
 

@@ -1,12 +1,18 @@
 """Numba kernels of ``max_pool2d``, ``avg_pool2d`` and their gradients.
 
-Every kernel is one parallel loop over the (image, channel) planes of an ``(N, C, H, W)``
+Every kernel is one compiled loop over the (image, channel) planes of an ``(N, C, H, W)``
 view of its arrays (a transposed view for NHWC); windows are clipped to the input, so
-padding and ``ceil_mode`` overhang are never materialized. Max pooling emits the argmax
-offset ``i * KW + j`` within each window (int32): the first maximum wins ties, a NaN
-propagates to the output as in ``np.maximum``, and a window with no input element gives
-``-inf`` and offset 0, as the reference's ``-inf`` padding does. Average pooling divides by
-the number of in-bounds elements (factory-time table, 0 for an empty window).
+padding and ``ceil_mode`` overhang are never materialized. 2x2 windows with stride 2 that
+tile the input (the common CNN case) have branch-free specialized loops. The loops are
+single-threaded (see :mod:`tideflow_numba.kernels.conv` for why).
+
+Max pooling emits the argmax offset ``i * KW + j`` within each window (int32): the first
+maximum wins ties, a NaN propagates to the output as in ``np.maximum``, and a window with
+no input element gives ``-inf`` and offset 0, as the reference's ``-inf`` padding does. Its
+gradient writes each output gradient at its argmax only (a non-finite gradient is not
+spread over the window as the reference's ``dy * (argmax == t)`` products do). Average
+pooling divides by the number of in-bounds elements (factory-time table, 0 for an empty
+window).
 """
 
 from __future__ import annotations
