@@ -2,8 +2,9 @@
 
 Each ``check_kernel_<op>`` runs the kernel and the reference on odd sizes, on non-contiguous
 inputs and, where the op allows it, on zero-size inputs, for float32 (rtol 1e-5, atol 1e-6)
-and float64 (rtol 1e-12, atol 1e-12); integer results must be equal. Looser bounds are
-stated where an op needs them. ``check_gradients_<op>`` compares gradient rules with finite differences on this backend.
+and float64 (rtol 1e-12, atol 1e-12); integer results must be equal (no op needed a looser
+bound). ``check_gradients_<op>`` compares gradient rules with finite differences on this
+backend.
 """
 
 from __future__ import annotations
