@@ -225,6 +225,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--only", nargs="*", default=None, help="optimizer names")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
+    from tideflow_numba.cache import configure
+
+    configure()  # numba's threading layer as tideflow sets it, before the triad compiles
     _cases()
     n = LAYERS * (WIDTH * WIDTH + WIDTH)
     triad = make_triad(n)
