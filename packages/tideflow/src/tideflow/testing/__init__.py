@@ -14,7 +14,7 @@
   the check must fail). The check names are public API.
 """
 
-from tideflow.testing.kernel_checks import SAMPLES, ZERO_SIZE, kernel_checks
+from tideflow.testing.kernel_checks import SAMPLES, ZERO_SIZE, kernel_checks, require_backend
 from tideflow.testing.ops import check_grad, numeric_grad, run_graph
 from tideflow.testing.optimizer_checks import OptimizerCase, optimizer_checks
 from tideflow.testing.plugin_checks import HEAVY_MODULES, plugin_checks
@@ -29,5 +29,6 @@ __all__ = [
     "numeric_grad",
     "optimizer_checks",
     "plugin_checks",
+    "require_backend",
     "run_graph",
 ]

@@ -127,3 +127,29 @@ def check_fused(op: str, kernel: Any, fn: Callable[..., Any], floats: list[str],
             for name, got, exp in zip(names, ins[:len(names)], want, strict=True):
                 compare(f"{where}, fused {label}, {dtype or 'sample dtypes'}, {name}",
                         np.asarray(got), exp)
+
+
+def check_skip(op: str, kernel: Any, fn: Callable[..., Any]) -> None:
+    """A per-variable update kernel honours the trailing skip count (dynamic loss scaling).
+
+    Without a skip input and with ``skip = [0]`` the kernel gives the same results; with
+    ``skip = [3]`` it changes no input (float32, exact comparison).
+    """
+    attrs, ins, _ = fn(np.random.default_rng(0))
+    ins = [a.astype(np.float32) if a.dtype.kind == "f" else a for a in ins]
+    results = []
+    for skip in (None, 0, 3):
+        args = [a.copy() for a in ins] + ([] if skip is None else [np.array([skip], np.int64)])
+        kernel(attrs, _metas(args), [])(args, [])
+        results.append(args[:len(ins)])
+    for k, (plain, zero, skipped, before) in enumerate(zip(*results, ins, strict=True)):
+        if not np.array_equal(zero, plain, equal_nan=True):
+            raise AssertionError(f"{op}: input {k} differs between no skip input and skip=[0]")
+        if not np.array_equal(skipped, before, equal_nan=True):
+            raise AssertionError(f"{op}: input {k} changed although skip=[3] (a skipped step "
+                                 "must change nothing)")
+
+
+def update_ops() -> set[str]:
+    """The update ops every installed optimizer family declares."""
+    return {op for spec in get_registry().optimizers.values() for op in spec.update_ops}

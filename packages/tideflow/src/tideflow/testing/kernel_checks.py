@@ -46,7 +46,7 @@ from tideflow.framework.build import add_op
 from tideflow.framework.graph import TensorMeta
 from tideflow.plugins.records import KernelSpec, resolve
 from tideflow.plugins.registry import get_registry
-from tideflow.testing._fused_checks import check_fused
+from tideflow.testing._fused_checks import check_fused, check_skip, update_ops
 from tideflow.testing._params import as_params, named
 from tideflow.testing.ops import check_grad
 from tideflow.testing.samples import SAMPLES, ZERO_SIZE, SampleFn, out_metas, sample
@@ -155,7 +155,9 @@ def kernel_checks(backend: str, expected_failures: Mapping[str, str] | None = No
             sampled op for the gradient checks).
 
     Returns:
-        ``check_kernel_<op>[_<variant>]`` per kernel the backend declares, then
+        ``check_kernel_<op>[_<variant>]`` per kernel the backend declares (and
+        ``check_skip_<op>`` per optimizer update kernel: a nonzero skip count changes
+        nothing), then
         ``check_gradients_<op>`` per differentiable sampled op (see the module docstring).
 
     Raises:
@@ -166,12 +168,18 @@ def kernel_checks(backend: str, expected_failures: Mapping[str, str] | None = No
     if backend not in reg.backends:
         reg.select_backend("cpu", backend)  # raises the registry's "unknown backend" error
     table = {**SAMPLES, **(samples or {})}
+    updates = update_ops()
     checks: dict[str, Callable[[], None]] = {}
     for (op, be, variant), spec in sorted(reg.kernels.items()):
         if be == backend and (ops is None or op in ops):
             name = f"check_kernel_{op}" + ("" if variant == "default" else f"_{variant}")
             checks[name] = named(name, lambda spec=spec: _check_kernel(spec, table),
                                  f"Kernel {spec.name} equals the NumPy reference.")
+            if variant == "default" and op in updates and op in table:
+                skip = f"check_skip_{op}"
+                checks[skip] = named(skip, lambda spec=spec: check_skip(
+                    spec.op, resolve(spec.impl), table[spec.op]),
+                    f"Kernel {spec.name} changes nothing on a skipped step.")
     for op, fn in sorted(table.items()):
         spec = reg.ops.get(op)
         if spec is None or spec.grad is None or (ops is not None and op not in ops):
@@ -180,3 +188,20 @@ def kernel_checks(backend: str, expected_failures: Mapping[str, str] | None = No
         checks[name] = named(name, lambda op=op, fn=fn: _check_gradients(op, backend, fn),
                              f"The gradient of {op} matches finite differences (float64).")
     return as_params(checks, expected_failures, "kernel_checks")
+
+
+def require_backend(name: str, install: str) -> None:
+    """Skip the calling test module unless backend ``name`` is installed and available.
+
+    Args:
+        name: the backend's name (``"numba"``).
+        install: what to install to get it, for the skip reason.
+    """
+    import pytest
+
+    reg = get_registry()
+    if name not in reg.backends:
+        pytest.skip(f"no {name!r} backend is installed ({install})", allow_module_level=True)
+    ok, reason = reg.backend_available(name)
+    if not ok:
+        pytest.skip(f"backend {name!r} is unavailable here: {reason}", allow_module_level=True)
