@@ -49,8 +49,8 @@ def measure(backend: str, top: int = 8) -> dict[str, Any]:
     Returns:
         ``backend``, ``lower_s`` (trace, initialization and lowering: kernel modules are
         imported here), ``first_run_s`` and ``steady_run_s`` (sum of the plan's kernel
-        calls on the first run and on the median of the next five) and ``slowest``: the ``top`` kernels by
-        first-call time as ``(op name, first s, steady s)``.
+        calls on the first run and on the median of the next five) and ``slowest``: the
+        ``top`` kernels by first-call time as ``(op name, first s, steady s)``.
     """
     flow.clear_default_session()
     try:
