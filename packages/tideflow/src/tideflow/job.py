@@ -21,6 +21,7 @@ import numpy as np
 
 from tideflow import session as _session
 from tideflow import typing as tp
+from tideflow.compiler.amp import auto_mixed_precision
 from tideflow.compiler.fuse_updates import fuse_updates
 from tideflow.compiler.lower import lower
 from tideflow.errors import FeedError, FeedTypeError, JobDefinitionError
@@ -297,6 +298,8 @@ def compile_all(session: _session.Session) -> dict[str, CompiledJob]:
         graph = t.ctx.graph
         bound = {n.outputs[0]: session.variables.arrays[n.attrs["var_name"]]
                  for n in graph.nodes if n.type == "variable"}
+        if t.job.config.get("enable_auto_mixed_precision", False):
+            auto_mixed_precision(graph, backends, t.job.name)
         spans, fused_grads = fuse_updates(graph, t.ctx.extras.get("update_groups", []),
                                           session.variables, backends)
         grad_values = dict(t.ctx.extras.get("grad_values", {}))
