@@ -45,6 +45,7 @@ def fakegpu(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("TIDEFLOW_PLUGINS", "fakegpu,sgd")
     monkeypatch.delenv("TIDEFLOW_GPU_BACKEND", raising=False)
+    monkeypatch.delenv("TIDEFLOW_CPU_BACKEND", raising=False)  # a backend session sets it
     reg.refresh()
     yield
     reg.refresh()
