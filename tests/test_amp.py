@@ -17,6 +17,7 @@ import pytest
 import tideflow as flow
 import tideflow.typing as tp
 from tideflow.plugins import registry as reg
+from tideflow.testing.distributions import write_distribution
 
 PLUGIN = '''
 from tideflow.plugins import BackendSpec, hookimpl
@@ -34,14 +35,7 @@ def probe():
 
 @pytest.fixture
 def fakegpu(tmp_path, monkeypatch):
-    pkg = tmp_path / "tf_fakegpu"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "plugin.py").write_text(PLUGIN)
-    info = tmp_path / "tf_fakegpu-0.1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tf-fakegpu\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text("[tideflow]\nfakegpu = tf_fakegpu.plugin\n")
+    write_distribution(tmp_path, "tf-fakegpu", "tf_fakegpu", "fakegpu", {"plugin.py": PLUGIN})
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("TIDEFLOW_PLUGINS", "fakegpu,sgd")
     monkeypatch.delenv("TIDEFLOW_GPU_BACKEND", raising=False)

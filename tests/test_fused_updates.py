@@ -18,6 +18,7 @@ import pytest
 import tideflow as flow
 import tideflow.typing as tp
 from tideflow.plugins import registry as reg
+from tideflow.testing.distributions import write_distribution
 
 OPS = ["sgd_update", "momentum_update", "adam_update", "lamb_update", "lars_update",
        "rmsprop_update", "rmsprop_centered_update"]
@@ -50,15 +51,8 @@ def __getattr__(name):
 @pytest.fixture
 def fusedref(tmp_path, monkeypatch):
     """Install the fake ``fusedref`` backend next to the first-party optimizer plugins."""
-    pkg = tmp_path / "tf_fusedref"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "plugin.py").write_text(PLUGIN)
-    (pkg / "kernels.py").write_text(KERNELS)
-    info = tmp_path / "tf_fusedref-0.1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tf-fusedref\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text("[tideflow]\nfusedref = tf_fusedref.plugin\n")
+    write_distribution(tmp_path, "tf-fusedref", "tf_fusedref", "fusedref",
+                       {"plugin.py": PLUGIN, "kernels.py": KERNELS})
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("TIDEFLOW_PLUGINS", "fusedref,sgd,adam,lars,rmsprop")
     monkeypatch.delenv("TIDEFLOW_CPU_BACKEND", raising=False)

@@ -23,6 +23,7 @@ from tideflow.testing import (
     optimizer_checks,
     plugin_checks,
 )
+from tideflow.testing.distributions import write_distribution
 from tideflow.testing.kernel_checks import sample
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -66,18 +67,6 @@ BUGS = {
 }
 
 
-def _write_dist(site: Path, dist: str, package: str, entry_point: str,
-                files: dict[str, str]) -> None:
-    """A distribution as installed: the package plus a ``.dist-info`` with entry points."""
-    (site / package).mkdir(parents=True)
-    for name, text in files.items():
-        (site / package / name).write_text(text)
-    info = site / f"{package}-0.1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text(f"[tideflow]\n{entry_point} = {package}.plugin\n")
-
-
 @pytest.fixture
 def install(tmp_path, monkeypatch):
     """Install a fake distribution on ``sys.path`` and load only it (plus the core)."""
@@ -86,7 +75,7 @@ def install(tmp_path, monkeypatch):
     def _install(package: str, files: dict[str, str]) -> str:
         dist, entry_point = package.replace("_", "-"), package
         site = tmp_path / package
-        _write_dist(site, dist, package, entry_point, files)
+        write_distribution(site, dist, package, entry_point, files)
         (site / f"{FAKE_HEAVY}.py").write_text("HEAVY = True\n")
         monkeypatch.syspath_prepend(str(site))
         monkeypatch.setenv("TIDEFLOW_PLUGINS", entry_point)

@@ -30,8 +30,11 @@ from tideflow.plugins.records import OpSpec
 __all__ = ["avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d"]
 
 
-class _Geom:
-    """Sizes of one pooling op from its attributes and the input shape (any layout)."""
+class PoolGeometry:
+    """Sizes of one pooling op from its attributes and the input shape (any layout).
+
+    Shared by every backend's pooling kernels (the numba backend extends it).
+    """
 
     def __init__(self, attrs: dict, x_shape: Any) -> None:
         self.nhwc = attrs["data_format"] == "NHWC"
@@ -75,7 +78,7 @@ class _Geom:
 def _infer_pool(attrs: dict, x: Any) -> Any:
     check(len(x.shape) == 4, f"input must be rank 4 ({attrs['data_format']}); got {x.shape}")
     check(x.dtype.is_floating, f"pooling needs a floating-point blob; received {x.dtype.name}")
-    g = _Geom(attrs, x.shape)
+    g = PoolGeometry(attrs, x.shape)
     check(g.oh >= 1 and g.ow >= 1, f"window ({g.kh}, {g.kw}) with pads {attrs['pads']} does "
           f"not fit the input ({g.h}, {g.w})")
     shape = (g.n, g.oh, g.ow, g.c) if g.nhwc else (g.n, g.c, g.oh, g.ow)
@@ -88,7 +91,7 @@ def _infer_max(attrs: dict, x: Any) -> Any:
 
 
 def _max_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    g = _Geom(attrs, ins[0].shape)
+    g = PoolGeometry(attrs, ins[0].shape)
     dt = outs[0].dtype.np_dtype
     xp = g.padded_buffer(dt, -np.inf)
     better = np.empty((g.n, g.c, g.oh, g.ow), bool)
@@ -119,7 +122,7 @@ def _infer_pool_grad(attrs: dict, dy: Any, *rest: Any) -> Any:
 
 
 def _max_grad_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    g = _Geom(attrs, attrs["x_shape"])
+    g = PoolGeometry(attrs, attrs["x_shape"])
     dt = outs[0].dtype.np_dtype
     acc = g.padded_buffer(dt, 0.0)
     hit = np.empty((g.n, g.c, g.oh, g.ow), bool)
@@ -149,7 +152,7 @@ def _grad_max(ctx: Any, dys: list) -> list:
     return [ctx.op("max_pool2d_grad", dys[0], idx, x_shape=tuple(x.shape), **ctx.attrs)]
 
 
-def _inv_count(g: _Geom, dtype: Any) -> np.ndarray:
+def inv_count(g: PoolGeometry, dtype: Any) -> np.ndarray:
     """``1 / (number of in-bounds elements)`` of every window, shape (OH, OW); 0 if none."""
 
     def count(out: int, stride: int, k: int, before: int, size: int) -> np.ndarray:
@@ -163,10 +166,10 @@ def _inv_count(g: _Geom, dtype: Any) -> np.ndarray:
 
 
 def _avg_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    g = _Geom(attrs, ins[0].shape)
+    g = PoolGeometry(attrs, ins[0].shape)
     dt = outs[0].dtype.np_dtype
     xp = g.padded_buffer(dt, 0.0)
-    inv = _inv_count(g, dt)
+    inv = inv_count(g, dt)
 
     def run(i: list, o: list) -> None:
         src = g.canon(i[0])
@@ -183,10 +186,10 @@ def _avg_kernel(attrs: dict, ins: list, outs: list) -> Any:
 
 
 def _avg_grad_kernel(attrs: dict, ins: list, outs: list) -> Any:
-    g = _Geom(attrs, attrs["x_shape"])
+    g = PoolGeometry(attrs, attrs["x_shape"])
     dt = outs[0].dtype.np_dtype
     acc = g.padded_buffer(dt, 0.0)
-    inv = _inv_count(g, dt)
+    inv = inv_count(g, dt)
     share = np.empty((g.n, g.c, g.oh, g.ow), dt)
 
     def run(i: list, o: list) -> None:

@@ -22,27 +22,17 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from tideflow.ops.conv import window_out
+from tideflow.ops.pool import PoolGeometry, inv_count
 from tideflow_numba.kernels._nn_util import Run, contiguous
 
 __all__ = ["avg_pool2d", "avg_pool2d_grad", "max_pool2d", "max_pool2d_grad"]
 
 
-class _Pool:
-    """Sizes of one pooling op from its attributes and the input shape."""
+class _Pool(PoolGeometry):
+    """The core's pooling geometry plus the per-column spans the compiled loops use."""
 
     def __init__(self, attrs: dict, x_shape: Any) -> None:
-        self.nhwc = attrs["data_format"] == "NHWC"
-        if self.nhwc:
-            self.n, self.h, self.w, self.c = (int(d) for d in x_shape)
-        else:
-            self.n, self.c, self.h, self.w = (int(d) for d in x_shape)
-        self.kh, self.kw = attrs["ksize"]
-        self.sh, self.sw = attrs["strides"]
-        (self.pt, self.pb), (self.pl, self.pr) = attrs["pads"]
-        ceil = attrs["ceil_mode"]
-        self.oh = window_out(self.h, self.kh, self.sh, (self.pt, self.pb), ceil)
-        self.ow = window_out(self.w, self.kw, self.sw, (self.pl, self.pr), ceil)
+        super().__init__(attrs, tuple(int(d) for d in x_shape))
         # per window column j: output columns [lo, hi) that read in-bounds input columns,
         # the first of those input columns and the column stride
         spans = []
@@ -54,26 +44,11 @@ class _Pool:
             spans.append((lo, hi, lo * self.sw + off, self.sw))
         self.spans = np.array(spans, np.int64).reshape(self.kw, 4)
         self.geo = (self.kh, self.sh, self.pt, self.spans)
-        self.tiled = (self.kh == self.sh and self.kw == self.sw and self.pt == self.pl == 0
-                      and self.oh * self.sh == self.h and self.ow * self.sw == self.w)
         self.tiled2 = self.tiled and self.kh == self.kw == 2
 
     def view(self, a: np.ndarray) -> np.ndarray:
         """An input/output array as an (N, C, H, W) view."""
         return a.transpose(0, 3, 1, 2) if self.nhwc else a
-
-    def inv_count(self, dtype: Any) -> np.ndarray:
-        """``1 / in-bounds elements`` of every window, (OH, OW) in ``dtype``; 0 if none."""
-
-        def count(out: int, stride: int, k: int, before: int, size: int) -> np.ndarray:
-            start = np.arange(out) * stride - before
-            return np.clip(start + k, 0, size) - np.clip(start, 0, size)
-
-        cnt = np.outer(count(self.oh, self.sh, self.kh, self.pt, self.h),
-                       count(self.ow, self.sw, self.kw, self.pl, self.w)).astype(np.float64)
-        inv = np.zeros(cnt.shape, np.float64)
-        np.divide(1.0, cnt, out=inv, where=cnt > 0)
-        return inv.astype(dtype)
 
 
 @njit(cache=True)
@@ -273,7 +248,7 @@ def max_pool2d_grad(attrs: dict, in_metas: list, out_metas: list) -> Run:
 def avg_pool2d(attrs: dict, in_metas: list, out_metas: list) -> Run:
     """Average pooling over the in-bounds elements of each window."""
     pl = _Pool(attrs, in_metas[0].shape)
-    inv = pl.inv_count(out_metas[0].dtype.np_dtype)
+    inv = inv_count(pl, out_metas[0].dtype.np_dtype)
 
     def fast(ins: list, outs: list) -> None:
         _avg_pool(pl.view(ins[0]), pl.view(outs[0]), inv, *pl.geo)
@@ -284,7 +259,7 @@ def avg_pool2d(attrs: dict, in_metas: list, out_metas: list) -> Run:
 def avg_pool2d_grad(attrs: dict, in_metas: list, out_metas: list) -> Run:
     """Spread each output gradient evenly over its window's in-bounds elements."""
     pl = _Pool(attrs, attrs["x_shape"])
-    inv = pl.inv_count(out_metas[0].dtype.np_dtype)
+    inv = inv_count(pl, out_metas[0].dtype.np_dtype)
     share = np.empty((pl.n, pl.c, pl.ow), inv.dtype)
 
     def fast(ins: list, outs: list) -> None:
